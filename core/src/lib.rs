@@ -1,0 +1,14 @@
+//! Tern's mail engine: everything but the GUI.
+//!
+//! The GUI talks to [`engine::Engine`] only: commands in, events out. The engine owns the
+//! local store and every network connection.
+
+pub mod account;
+pub mod engine;
+pub mod imap;
+pub mod mime;
+pub mod profile;
+pub mod secrets;
+pub mod store;
+pub mod sync;
+pub mod tls;

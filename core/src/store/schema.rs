@@ -1,0 +1,180 @@
+//! The schema as an ordered list of migration steps; `PRAGMA user_version` records how many
+//! have run. A step is never edited once released: a change is a new step at the end.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Step 1: folders, messages, thread links, bodies, the op queue, and the triggers that keep
+/// folder counts right whatever path moves, re-flags or deletes a message. Inserts count
+/// themselves (messages.rs `add_counts`): an insert trigger costs a savepoint per row.
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Thread ids come from a counter rather than max(thread)+1 so a deleted thread's id (still
+-- named by stale thread_link rows) is never handed to an unrelated thread.
+INSERT INTO meta (key, value) VALUES ('next_thread', 1), ('next_seq', 0);
+
+CREATE TABLE folder (
+    id            INTEGER PRIMARY KEY,
+    account       TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    delimiter     TEXT,
+    role          TEXT,
+    subscribed    INTEGER NOT NULL,
+    selectable    INTEGER NOT NULL,
+    uidvalidity   INTEGER,
+    uidnext       INTEGER,
+    highestmodseq INTEGER,
+    total         INTEGER NOT NULL DEFAULT 0,
+    unread        INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX folder_account_name ON folder (account, name);
+
+CREATE TABLE message (
+    id             INTEGER PRIMARY KEY, -- date << 22 | sequence (ids.rs)
+    folder         INTEGER NOT NULL REFERENCES folder (id) ON DELETE CASCADE,
+    uid            INTEGER,            -- NULL while the row exists only locally
+    flags          INTEGER NOT NULL DEFAULT 0,
+    keywords       TEXT NOT NULL DEFAULT '[]',
+    modseq         INTEGER NOT NULL DEFAULT 0,
+    date           INTEGER NOT NULL,   -- sane Date header, else internal date
+    internal_date  INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    subject        TEXT NOT NULL,
+    sender_sort    TEXT NOT NULL,      -- case-folded first sender, for SenderAsc
+    addr_from      TEXT NOT NULL DEFAULT '[]',
+    addr_to        TEXT NOT NULL DEFAULT '[]',
+    addr_cc        TEXT NOT NULL DEFAULT '[]',
+    addr_bcc       TEXT NOT NULL DEFAULT '[]',
+    addr_reply_to  TEXT NOT NULL DEFAULT '[]',
+    message_id     TEXT,
+    in_reply_to    TEXT,
+    refs           TEXT NOT NULL DEFAULT '[]',
+    thread         INTEGER NOT NULL,
+    subject_key    TEXT,               -- normalised subject for the thread fallback
+    subject_kind   INTEGER NOT NULL DEFAULT 0, -- 0 original, 1 reply, 2 reply without headers
+    has_attachment INTEGER NOT NULL DEFAULT 0,
+    has_body       INTEGER NOT NULL DEFAULT 0
+);
+-- NULL uids never collide, so local-only rows need no special case.
+CREATE UNIQUE INDEX message_folder_uid ON message (folder, uid);
+-- Paging by date: the rowid in every index makes (date, id) a total order.
+CREATE INDEX message_folder_date ON message (folder, date);
+CREATE INDEX message_folder_sender ON message (folder, sender_sort, date DESC, id DESC);
+-- Only local-only rows are looked up by Message-ID within a folder (adoption); other
+-- Message-ID lookups go through thread_link and the thread index.
+CREATE INDEX message_local_msgid ON message (folder, message_id) WHERE uid IS NULL;
+CREATE INDEX message_thread ON message (thread, date);
+CREATE INDEX message_subject ON message (subject_key, subject_kind, date)
+    WHERE subject_key IS NOT NULL;
+
+-- Every Message-ID a message has or references, per account, mapped to its thread; key is
+-- a hash of (account, Message-ID) (threads.rs link_key). Rows outlive their messages on
+-- purpose: a refetched message rejoins its old thread.
+CREATE TABLE thread_link (
+    key    INTEGER PRIMARY KEY,
+    thread INTEGER NOT NULL
+);
+-- A thread merged into another; links naming it are resolved through here.
+CREATE TABLE thread_alias (
+    thread INTEGER PRIMARY KEY,
+    target INTEGER NOT NULL
+);
+CREATE INDEX thread_alias_target ON thread_alias (target);
+
+CREATE TABLE body (
+    message INTEGER PRIMARY KEY REFERENCES message (id) ON DELETE CASCADE,
+    raw     BLOB NOT NULL
+);
+
+-- The JSON in `op` is the truth; the other columns are copies for lookups.
+CREATE TABLE pending_op (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: the engine holds op ids
+    account    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    folder     INTEGER NOT NULL,  -- the source folder (SetFlags/Expunge/Append: the folder)
+    uid        INTEGER,
+    local      INTEGER,           -- the row a Move/Copy/Append creates
+    op         TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX pending_op_account ON pending_op (account, id);
+CREATE INDEX pending_op_local ON pending_op (local) WHERE local IS NOT NULL;
+CREATE INDEX pending_op_folder ON pending_op (folder, kind);
+
+CREATE TRIGGER message_count_delete AFTER DELETE ON message BEGIN
+    UPDATE folder SET total = total - 1, unread = unread - ((OLD.flags & 1) = 0)
+    WHERE id = OLD.folder;
+END;
+CREATE TRIGGER message_count_update AFTER UPDATE OF folder, flags ON message BEGIN
+    UPDATE folder SET total = total - 1, unread = unread - ((OLD.flags & 1) = 0)
+    WHERE id = OLD.folder;
+    UPDATE folder SET total = total + 1, unread = unread + ((NEW.flags & 1) = 0)
+    WHERE id = NEW.folder;
+END;
+"#;
+
+/// Step 2: the full-text index, filled from the rows a step-1 database already holds (bodies
+/// are indexed when the engine next stores them: their text needs the MIME parser).
+const V2: &str = r#"
+CREATE VIRTUAL TABLE message_fts USING fts5 (
+    sender, recipients, subject, body,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO message_fts (rowid, sender, recipients, subject, body)
+SELECT m.id,
+       (SELECT coalesce(group_concat(coalesce(json_extract(a.value, '$.name'), '') || ' '
+                                     || json_extract(a.value, '$.email'), ' '), '')
+        FROM json_each(m.addr_from) AS a),
+       (SELECT coalesce(group_concat(coalesce(json_extract(a.value, '$.name'), '') || ' '
+                                     || json_extract(a.value, '$.email'), ' '), '')
+        FROM (SELECT value FROM json_each(m.addr_to)
+              UNION ALL SELECT value FROM json_each(m.addr_cc)
+              UNION ALL SELECT value FROM json_each(m.addr_bcc)) AS a),
+       m.subject,
+       ''
+FROM message AS m;
+-- Deletes reach the index from every path (expunge, folder reset, folder removal cascade).
+CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN
+    DELETE FROM message_fts WHERE rowid = OLD.id;
+END;
+"#;
+
+/// Every migration step, oldest first; step `i` brings `user_version` from `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// Runs the steps the database has not seen yet, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Runs steps up to `target` (a `user_version`); for tests that need an old database.
+pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported || current < 0 {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported,
+        });
+    }
+    let target = target.min(MIGRATIONS.len());
+    for (i, step) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(current as usize)
+    {
+        // user_version lives in the database header, so it commits with the step.
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Smoke test: the real binary under Xvfb, on a profile whose account points at the test
+//! Dovecot, shows the synced inbox; a screenshot is saved to target/screenshots/.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tern_core::account::{Account, Config, Incoming, Security, Server};
+use tern_core::profile::Profile;
+use tern_core::store::{FolderRole, SortOrder, Store};
+
+/// Kills the child when the test ends, however it ends.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_display() -> u32 {
+    (90..200)
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .unwrap()
+}
+
+fn screenshot(display: &str, out: &Path) {
+    let xwd = out.with_extension("xwd");
+    let status = Command::new("xwd")
+        .args(["-root", "-silent", "-display", display, "-out"])
+        .arg(&xwd)
+        .status()
+        .unwrap();
+    assert!(status.success(), "xwd failed");
+    let status = Command::new("/usr/bin/convert").arg(&xwd).arg(out).status().unwrap();
+    assert!(status.success(), "convert failed");
+    let _ = std::fs::remove_file(xwd);
+}
+
+#[test]
+fn the_app_shows_the_synced_inbox_in_a_real_window() {
+    let dovecot = tern_testenv::Dovecot::start().unwrap();
+    let user = dovecot.add_user("smoke", "smoke-password").unwrap();
+    dovecot.append_messages(&user, "INBOX", &tern_testenv::corpus::messages(0..60)).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = Profile::open(Some(dir.path().join("profile"))).unwrap();
+    let account = Account {
+        id: format!("smoke-{}", std::process::id()),
+        display_name: "Alice".into(),
+        email: "alice@example.org".into(),
+        incoming: Incoming::Imap(Server {
+            host: dovecot.host().into(),
+            port: dovecot.imaps_port(),
+            security: Security::ImplicitTls,
+            login: user.clone(),
+            pinned_cert_sha256: Some(dovecot.cert_sha256_hex()),
+            plaintext_acknowledged: false,
+        }),
+        ..Account::default()
+    };
+    tern_core::secrets::set_password(&account.incoming_secret_key(), "smoke-password").unwrap();
+    Config { accounts: vec![account.clone()] }.save(&profile.config_path()).unwrap();
+
+    let display = format!(":{}", free_display());
+    let _xvfb = Guard(
+        Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _app = Guard(
+        Command::new(env!("CARGO_BIN_EXE_tern"))
+            .arg("--profile")
+            .arg(profile.dir())
+            .env("DISPLAY", &display)
+            .env("ICED_BACKEND", "tiny-skia")
+            .env_remove("WAYLAND_DISPLAY")
+            .spawn()
+            .unwrap(),
+    );
+
+    // The window is up once the store it reads from holds the inbox.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut shown = 0;
+    while Instant::now() < deadline {
+        if let Ok(store) = Store::open(&profile.store_path())
+            && let Ok(Some(inbox)) = store.folder_by_role(&account.id, FolderRole::Inbox)
+        {
+            shown = store.page(inbox.id, 0, 100, SortOrder::DateDesc).map(|p| p.len()).unwrap_or(0);
+            if shown == 60 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(shown, 60, "the app synced the inbox");
+    // Two refresh ticks of the window.
+    std::thread::sleep(Duration::from_secs(2));
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("smoke-inbox.png");
+    screenshot(&display, &png);
+    assert!(std::fs::metadata(&png).unwrap().len() > 10_000, "a real picture, not a blank");
+    let _ = tern_core::secrets::delete_password(&account.incoming_secret_key());
+}
