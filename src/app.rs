@@ -140,6 +140,19 @@ impl State {
             .iter()
             .flat_map(|a| store.folders(a).unwrap_or_default())
             .collect();
+        // Inbox first, then the other special folders, then the user's own by name.
+        self.folders.sort_by_key(|f| {
+            let rank = match f.role {
+                Some(FolderRole::Inbox) => 0,
+                Some(FolderRole::Drafts) => 1,
+                Some(FolderRole::Sent) => 2,
+                Some(FolderRole::Archive) => 3,
+                Some(FolderRole::Junk) => 4,
+                Some(FolderRole::Trash) => 5,
+                None => 6,
+            };
+            (f.account.clone(), rank, f.name.to_lowercase())
+        });
         if self.selected.is_none() {
             self.selected = self
                 .folders

@@ -20,7 +20,10 @@ impl Drop for Guard {
 
 fn free_display() -> u32 {
     (90..200)
-        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
         .unwrap()
 }
 
@@ -32,7 +35,11 @@ fn screenshot(display: &str, out: &Path) {
         .status()
         .unwrap();
     assert!(status.success(), "xwd failed");
-    let status = Command::new("/usr/bin/convert").arg(&xwd).arg(out).status().unwrap();
+    let status = Command::new("/usr/bin/convert")
+        .arg(&xwd)
+        .arg(out)
+        .status()
+        .unwrap();
     assert!(status.success(), "convert failed");
     let _ = std::fs::remove_file(xwd);
 }
@@ -41,7 +48,9 @@ fn screenshot(display: &str, out: &Path) {
 fn the_app_shows_the_synced_inbox_in_a_real_window() {
     let dovecot = tern_testenv::Dovecot::start().unwrap();
     let user = dovecot.add_user("smoke", "smoke-password").unwrap();
-    dovecot.append_messages(&user, "INBOX", &tern_testenv::corpus::messages(0..60)).unwrap();
+    dovecot
+        .append_messages(&user, "INBOX", &tern_testenv::corpus::messages(0..60))
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let profile = Profile::open(Some(dir.path().join("profile"))).unwrap();
@@ -60,12 +69,23 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
         ..Account::default()
     };
     tern_core::secrets::set_password(&account.incoming_secret_key(), "smoke-password").unwrap();
-    Config { accounts: vec![account.clone()] }.save(&profile.config_path()).unwrap();
+    Config {
+        accounts: vec![account.clone()],
+    }
+    .save(&profile.config_path())
+    .unwrap();
 
     let display = format!(":{}", free_display());
     let _xvfb = Guard(
         Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -90,7 +110,10 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
         if let Ok(store) = Store::open(&profile.store_path())
             && let Ok(Some(inbox)) = store.folder_by_role(&account.id, FolderRole::Inbox)
         {
-            shown = store.page(inbox.id, 0, 100, SortOrder::DateDesc).map(|p| p.len()).unwrap_or(0);
+            shown = store
+                .page(inbox.id, 0, 100, SortOrder::DateDesc)
+                .map(|p| p.len())
+                .unwrap_or(0);
             if shown == 60 {
                 break;
             }
@@ -104,6 +127,9 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
     std::fs::create_dir_all(&dir).unwrap();
     let png = dir.join("smoke-inbox.png");
     screenshot(&display, &png);
-    assert!(std::fs::metadata(&png).unwrap().len() > 10_000, "a real picture, not a blank");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "a real picture, not a blank"
+    );
     let _ = tern_core::secrets::delete_password(&account.incoming_secret_key());
 }

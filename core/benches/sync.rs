@@ -82,6 +82,11 @@ async fn raw_fetch(server: &Server) -> (Duration, usize) {
     let mut io = BufReader::with_capacity(1 << 20, tls);
     let mut line = Vec::new();
     io.read_until(b'\n', &mut line).await.unwrap();
+    command(
+        &mut io,
+        format!("a LOGIN {} \"{PASSWORD}\"\r\n", server.login),
+    )
+    .await;
     command(&mut io, "b SELECT INBOX\r\n".into()).await;
     let start = Instant::now();
     let bytes = command(

@@ -281,6 +281,7 @@ async fn account_task(
         let result = async {
             let password = secrets::password_async(account.incoming_secret_key()).await?;
             let mut session = imap::connect(&server, &password).await?;
+            backoff = Duration::from_secs(1);
             let _ = events.send(Event::Online {
                 account: account.id.clone(),
             });
@@ -291,7 +292,8 @@ async fn account_task(
                     full_sync(&mut session, &store, &account, &events).await?;
                     let next = tokio::select! {
                         c = commands.recv() => c,
-                        _ = idle_rx.recv() => Some(AccountCommand::Sync),
+                        // A closed channel (no IDLE on this server) disables this branch.
+                        Some(()) = idle_rx.recv() => Some(AccountCommand::Sync),
                         _ = tokio::time::sleep(POLL_EVERY) => Some(AccountCommand::Sync),
                     };
                     match next {
@@ -359,14 +361,28 @@ async fn full_sync(
     folders.sort_by_key(|f| f.role != Some(FolderRole::Inbox));
     for folder in &folders {
         let (acc, id) = (account.id.clone(), folder.id);
-        let report = sync::sync_folder(session, store, folder, |progress| {
+        let synced = sync::sync_folder(session, store, folder, |progress| {
             let _ = events.send(Event::SyncProgress {
                 account: acc.clone(),
                 folder: id,
                 progress,
             });
         })
-        .await?;
+        .await;
+        let report = match synced {
+            Ok(report) => report,
+            // One folder the server refuses (or that vanished meanwhile) must not stop
+            // the others; the user sees the error.
+            Err(
+                e
+                @ SyncError::Imap(ImapError::No(_) | ImapError::Bad(_) | ImapError::InvalidString),
+            )
+            | Err(e @ SyncError::FolderGone(_)) => {
+                let _ = events.send(Event::Error(e.into()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if report != sync::FolderReport::default() {
             let _ = events.send(Event::FolderChanged {
                 account: account.id.clone(),
@@ -383,7 +399,12 @@ async fn full_sync(
     }
     let since = chrono::Utc::now().timestamp() - PREFETCH_DAYS * 86_400;
     for folder in folders.iter().filter(|f| f.role == Some(FolderRole::Inbox)) {
-        sync::prefetch_bodies(session, store, folder, since, 200).await?;
+        // Prefetching is a convenience: a body it cannot get is fetched when opened.
+        match sync::prefetch_bodies(session, store, folder, since, 200).await {
+            Err(SyncError::Imap(e)) if e.is_transient() => return Err(e.into()),
+            Err(e) => tracing::warn!("prefetch in {}: {e}", folder.name),
+            Ok(_) => {}
+        }
     }
     Ok(())
 }
@@ -403,8 +424,11 @@ async fn fetch_body(
     let Some((folder, uid)) = found else {
         return Err(EngineError::NoSuchMessage);
     };
-    if session.selected() != Some(folder.name.as_str()) {
-        session.select(&folder.name, None).await?;
+    // Always SELECT: it tells us whether the cached UID is still valid.
+    let selected = session.select(&folder.name, None).await?;
+    if selected.uidvalidity != folder.uidvalidity {
+        // Stale UID: the sync (queued by the caller) refetches; never read another message.
+        return Err(EngineError::NoSuchMessage);
     }
     sync::fetch_body_into_store(session, store, id, uid).await?;
     Ok(())
@@ -417,11 +441,21 @@ async fn idle_inbox(
     changed: mpsc::UnboundedSender<()>,
 ) {
     let mut backoff = Duration::from_secs(1);
+    let mut reconnecting = false;
     loop {
         let result: Result<(), ImapError> = async {
             let mut session = imap::connect(&server, &password).await?;
+            if !session.has("IDLE") {
+                // No push on this server: the account task's polling does the work.
+                return Ok(());
+            }
             session.select("INBOX", None).await?;
             backoff = Duration::from_secs(1);
+            // Changes may have happened while we were away, and the account's own
+            // connection has likely died too: a sync finds out either way.
+            if std::mem::replace(&mut reconnecting, true) && changed.send(()).is_err() {
+                return Ok(());
+            }
             loop {
                 // Re-issue IDLE well inside the 30-minute server timeout (RFC 2177).
                 if session.idle(Duration::from_secs(25 * 60)).await? && changed.send(()).is_err() {
@@ -430,8 +464,11 @@ async fn idle_inbox(
             }
         }
         .await;
-        if result.is_ok() || changed.is_closed() {
-            return;
+        match result {
+            // Wrong settings are the account task's to report; retrying would only
+            // hammer the server with a bad password.
+            Err(e) if e.is_transient() && !changed.is_closed() => {}
+            _ => return,
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(300));

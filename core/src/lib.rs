@@ -7,6 +7,8 @@ pub mod account;
 pub mod engine;
 pub mod imap;
 pub mod mime;
+pub mod net;
+pub mod pop3;
 pub mod profile;
 pub mod secrets;
 pub mod store;

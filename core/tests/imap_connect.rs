@@ -211,3 +211,26 @@ async fn a_connection_dropped_mid_response_is_an_error_not_a_hang() {
     // The fake server keeps the socket 5 s and then drops it: we must see Closed.
     assert!(matches!(listener_drops.await, Err(ImapError::Closed)));
 }
+
+#[tokio::test]
+async fn an_unparseable_response_with_a_literal_cannot_smuggle_a_tagged_reply() {
+    // If the literal were not skipped with its line, "TAG NO smuggled" inside it would
+    // be taken as the server's answer to CAPABILITY.
+    let port = fake_server(
+        "* OK ready\r\n",
+        "* 1 XYZZY {16}\r\nTAG NO smuggled\r\n\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nTAG OK done\r\n",
+    )
+    .await;
+    let server = Server {
+        plaintext_acknowledged: true,
+        ..fake(port, Security::Plaintext)
+    };
+    match imap::connect(&server, PASSWORD).await {
+        // CAPABILITY went through; the fake server never answers the login.
+        Err(ImapError::Closed | ImapError::Timeout | ImapError::Io(_)) => {}
+        other => panic!(
+            "expected the login to wait for the real reply, got {:?}",
+            other.err()
+        ),
+    }
+}

@@ -394,3 +394,61 @@ async fn folders_are_created_renamed_and_deleted() {
     assert!(session.create("evil\r\nt9 DELETE INBOX").await.is_err());
     let _ = Store::open(&env.dir.path().join("x.sqlite3")).unwrap();
 }
+
+#[tokio::test]
+async fn an_appended_message_reaches_the_server_once_even_if_replayed_twice() {
+    let env = Env::new();
+    let store = env.store();
+    sync(&env, &store, FolderRole::Drafts).await;
+    let drafts = folder(&store, ACCOUNT, FolderRole::Drafts);
+    let raw = tern_testenv::corpus::message(7);
+    let row = tern_core::store::NewMessage {
+        uid: 0,
+        flags: Flags::SEEN | Flags::DRAFT,
+        keywords: Vec::new(),
+        modseq: 0,
+        internal_date: 1_700_000_000,
+        size: raw.len() as u32,
+        date: Some(1_700_000_000),
+        subject: "Draft".into(),
+        from: Vec::new(),
+        to: Vec::new(),
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        reply_to: Vec::new(),
+        message_id: Some("msg7@example.org".into()),
+        in_reply_to: None,
+        references: Vec::new(),
+        has_attachment: false,
+    };
+    let text = tern_core::mime::body_text_for_index(&raw);
+    let local = store
+        .lock()
+        .unwrap()
+        .local_append(drafts.id, &row, &raw, &text)
+        .unwrap();
+    let op = store.lock().unwrap().pending_ops(ACCOUNT).unwrap();
+    assert_eq!(op.len(), 1);
+
+    // Replay, then pretend the app died before recording it: the op is queued again.
+    let mut session = env.session().await;
+    sync::replay_pending(&mut session, &store, ACCOUNT)
+        .await
+        .unwrap();
+    let state = env.server_state("Drafts");
+    assert_eq!(state.len(), 1);
+    assert_eq!(state[0].1, vec!["\\Draft".to_owned(), "\\Seen".to_owned()]);
+    let uid = store.lock().unwrap().message(local).unwrap().unwrap().uid;
+    assert_eq!(uid, Some(state[0].0), "the local row got the server's UID");
+
+    let again = op[0].1.clone();
+    store.lock().unwrap().enqueue(ACCOUNT, &again).unwrap();
+    sync::replay_pending(&mut session, &store, ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.server_state("Drafts").len(),
+        1,
+        "no duplicate on a repeated APPEND"
+    );
+}

@@ -4,6 +4,9 @@
 //! config, certificate, users and Maildirs in a fresh temp folder, on free ports of
 //! 127.0.0.1, and stops it again on drop.
 //!
+//! [`Postfix::start`] adds a private Postfix (submission ports, SASL and LMTP delivery
+//! through that Dovecot; needs root, see [`postfix`]).
+//!
 //! Things worth knowing:
 //! - As root (CI), Dovecot runs its helpers as `dovecot`/`dovenull` and mail as `nobody`
 //!   (Dovecot refuses uid 0 for mail); as another user, everything runs as that user.
@@ -27,6 +30,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod corpus;
 mod plain_proxy;
+pub mod postfix;
+pub use postfix::Postfix;
+pub mod proxy;
 use plain_proxy::PlainProxy;
 
 /// The only address the test servers listen on.
@@ -706,7 +712,11 @@ service pop3-login {{
   }}
 }}
 service anvil {{
-{chroot}}}
+{chroot}  # No growing login delay after a test's deliberate wrong password.
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service lmtp {{
   unix_listener lmtp {{
     mode = 0666

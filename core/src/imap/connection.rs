@@ -65,7 +65,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         loop {
             if self.buf.len() >= self.need && self.start < self.buf.len() {
                 let input = &self.buf[self.start..];
-                match Response::parse(input) {
+                // imap-proto unwraps in a few places (e.g. INTERNALDATE NIL): a hostile or
+                // odd response must not take the account down, so a panic is a parse error.
+                let parsed =
+                    std::panic::catch_unwind(|| Response::parse(input)).unwrap_or_else(|_| {
+                        Err(nom::Err::Failure(nom::error::Error::new(
+                            input,
+                            nom::error::ErrorKind::Verify,
+                        )))
+                    });
+                match parsed {
                     Ok((rest, response)) => {
                         let consumed = input.len() - rest.len();
                         let response = response.into_owned();
@@ -84,11 +93,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                             if !line.starts_with('*') && !line.starts_with('+') {
                                 return Err(ImapError::Protocol(truncate(&line)));
                             }
-                            tracing::debug!("skipping unparsed response: {}", truncate(&line));
-                            self.consume(end + 2);
-                            return Ok(None);
+                            // A line ending in a literal announcement continues after the
+                            // literal's bytes: skip those too, never parse them as responses.
+                            match skip_len(input) {
+                                Some(n) if n <= input.len() => {
+                                    tracing::debug!(
+                                        "skipping unparsed response: {}",
+                                        truncate(&line)
+                                    );
+                                    self.consume(n);
+                                    return Ok(None);
+                                }
+                                Some(n) => {
+                                    if n > MAX_RESPONSE {
+                                        return Err(ImapError::ResponseTooLarge);
+                                    }
+                                    self.need = self.start + n;
+                                }
+                                None => self.need = self.buf.len() + 1,
+                            }
+                        } else {
+                            self.need = self.buf.len() + 1;
                         }
-                        self.need = self.buf.len() + 1;
                     }
                 }
             }
@@ -199,6 +225,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     ) -> Result<Done, ImapError> {
         let tag = self.send(command).await?;
         self.finish(&tag, untagged).await
+    }
+}
+
+/// The length of the unparsed response at the start of `input`: its lines up to the first
+/// one that does not end in a `{N}` literal announcement, literals included. None while
+/// that end has not arrived yet.
+fn skip_len(input: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let end = pos + find_crlf(&input[pos..])?;
+        let line = &input[pos..end];
+        let literal = line
+            .strip_suffix(b"}")
+            .and_then(|l| {
+                l.iter()
+                    .rposition(|b| *b == b'{')
+                    .map(|open| &l[open + 1..])
+            })
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|d| d.trim_end_matches('+').parse::<usize>().ok());
+        match literal {
+            Some(n) => pos = end.checked_add(2)?.checked_add(n)?,
+            None => return Some(end + 2),
+        }
+        if pos > input.len() {
+            // Ask for the literal's bytes (the caller compares against the buffer).
+            return Some(pos);
+        }
     }
 }
 

@@ -98,6 +98,14 @@ pub fn message_from(attrs: &[AttributeValue<'_>]) -> Option<NewMessage> {
         references: Vec::new(),
         has_attachment: false,
     };
+    // A FETCH without the header section is an unsolicited flag update from another
+    // client, not a message row (its change is reported again by MODSEQ later).
+    if !attrs
+        .iter()
+        .any(|a| matches!(a, AttributeValue::BodySection { data: Some(_), .. }))
+    {
+        return None;
+    }
     let mut uid = None;
     for attr in attrs {
         match attr {
@@ -115,6 +123,34 @@ pub fn message_from(attrs: &[AttributeValue<'_>]) -> Option<NewMessage> {
     }
     msg.uid = uid?;
     Some(msg)
+}
+
+/// (UID, size, Message-ID without angle brackets) from a FETCH of the Message-ID header.
+pub fn message_id_from(attrs: &[AttributeValue<'_>]) -> Option<(u32, u32, String)> {
+    let mut uid = None;
+    let mut size = 0;
+    let mut id = None;
+    for attr in attrs {
+        match attr {
+            AttributeValue::Uid(u) => uid = Some(*u),
+            AttributeValue::Rfc822Size(s) => size = *s,
+            AttributeValue::BodySection { data: Some(d), .. } => {
+                let text = String::from_utf8_lossy(d);
+                let value = text
+                    .split_once(':')
+                    .map(|(_, v)| v.trim())
+                    .unwrap_or_default();
+                id = Some(
+                    value
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Some((uid?, size, id?))
 }
 
 /// IMAP INTERNALDATE, e.g. ` 7-Feb-2024 10:00:00 +0100`, as unix seconds.

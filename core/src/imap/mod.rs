@@ -67,13 +67,17 @@ impl ImapError {
 
     /// Errors that a reconnect may cure (as opposed to wrong settings or a refusal).
     pub fn is_transient(&self) -> bool {
+        // A lookup failure is usually a machine still waking up or off the network; a
+        // handshake cut short is the network too. Certificate problems are not.
         matches!(
             self,
             ImapError::Timeout
                 | ImapError::Closed
                 | ImapError::Io(_)
+                | ImapError::HostNotFound(_)
                 | ImapError::Unreachable(_)
                 | ImapError::Bye(_)
+                | ImapError::Tls(TlsError::Handshake(_))
         )
     }
 }
@@ -94,28 +98,10 @@ pub async fn connect(server: &Server, password: &str) -> Result<Session, ImapErr
 }
 
 async fn tcp(server: &Server) -> Result<TcpStream, ImapError> {
-    let addrs: Vec<_> = tokio::net::lookup_host((server.host.as_str(), server.port))
-        .await
-        .map_err(|e| ImapError::HostNotFound(format!("{}: {e}", server.host)))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(ImapError::HostNotFound(server.host.clone()));
-    }
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.map(|e| e.to_string()).unwrap_or_default();
-    Err(ImapError::Unreachable(format!(
-        "{}:{}: {e}",
-        server.host, server.port
-    )))
+    crate::net::connect(server).await.map_err(|e| match e {
+        crate::net::TcpError::HostNotFound(m) => ImapError::HostNotFound(m),
+        crate::net::TcpError::Unreachable(m) => ImapError::Unreachable(m),
+    })
 }
 
 /// Opens the connection and reads the greeting, ending on a secured stream.

@@ -11,6 +11,7 @@ use imap_proto::{
     AttributeValue, Capability, MailboxDatum, NameAttribute, Response, ResponseCode, Status,
 };
 use std::collections::HashSet;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 /// A folder as LIST reports it (name already decoded from modified UTF-7).
@@ -31,7 +32,7 @@ pub struct Selected {
     pub uidnext: Option<u32>,
     pub highestmodseq: Option<u64>,
     /// From QRESYNC: messages expunged since the known modseq.
-    pub vanished: Vec<u32>,
+    pub vanished: Vec<RangeInclusive<u32>>,
     /// From QRESYNC: flags changed since the known modseq.
     pub changed: Vec<FetchedFlags>,
 }
@@ -157,8 +158,10 @@ impl Session {
     /// All folders, with SPECIAL-USE roles and subscription state.
     pub async fn list(&mut self) -> Result<Vec<ListedFolder>, ImapError> {
         let extended = self.has("LIST-EXTENDED");
-        let command = if extended {
+        let command = if extended && self.has("SPECIAL-USE") {
             r#"LIST "" "*" RETURN (SUBSCRIBED SPECIAL-USE)"#
+        } else if extended {
+            r#"LIST "" "*" RETURN (SUBSCRIBED)"#
         } else {
             r#"LIST "" "*""#
         };
@@ -216,7 +219,7 @@ impl Session {
                     Some(ResponseCode::HighestModSeq(v)) => selected.highestmodseq = Some(v),
                     _ => {}
                 },
-                Response::Vanished { uids, .. } => selected.vanished.extend(expand(&uids)),
+                Response::Vanished { uids, .. } => selected.vanished.extend(normalise(uids)),
                 Response::Fetch(_, attrs) => selected.changed.extend(fetch::flags_from(&attrs)),
                 _ => {}
             })
@@ -280,7 +283,7 @@ impl Session {
     pub async fn flags_since(
         &mut self,
         modseq: Option<u64>,
-    ) -> Result<(Vec<FetchedFlags>, Vec<u32>), ImapError> {
+    ) -> Result<(Vec<FetchedFlags>, Vec<RangeInclusive<u32>>), ImapError> {
         let mut command = String::from("UID FETCH 1:* (UID FLAGS");
         if self.has("CONDSTORE") {
             command.push_str(" MODSEQ");
@@ -298,7 +301,7 @@ impl Session {
         self.conn
             .run(&command, |r| match r {
                 Response::Fetch(_, attrs) => changed.extend(fetch::flags_from(&attrs)),
-                Response::Vanished { uids, .. } => vanished.extend(expand(&uids)),
+                Response::Vanished { uids, .. } => vanished.extend(normalise(uids)),
                 _ => {}
             })
             .await?;
@@ -319,18 +322,40 @@ impl Session {
         Ok(uids)
     }
 
-    /// UIDs of messages whose Message-ID header is `message_id`.
-    pub async fn search_message_id(&mut self, message_id: &str) -> Result<Vec<u32>, ImapError> {
-        let mut uids = Vec::new();
-        let command = format!("UID SEARCH HEADER Message-ID {}", quoted(message_id)?);
+    /// (UID, size) of the messages whose Message-ID is exactly `message_id` (without angle
+    /// brackets). SEARCH HEADER matches substrings, so each candidate's header is checked.
+    pub async fn find_message_id(
+        &mut self,
+        message_id: &str,
+    ) -> Result<Vec<(u32, u32)>, ImapError> {
+        let mut candidates = Vec::new();
+        let wanted = quoted(&format!("<{message_id}>"))?;
         self.conn
-            .run(&command, |r| {
+            .run(&format!("UID SEARCH HEADER Message-ID {wanted}"), |r| {
                 if let Response::MailboxData(MailboxDatum::Search(found)) = r {
-                    uids.extend(found);
+                    candidates.extend(found);
                 }
             })
             .await?;
-        Ok(uids)
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let command = format!(
+            "UID FETCH {} (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+            uid_set(&candidates)
+        );
+        let mut exact = Vec::new();
+        self.conn
+            .run(&command, |r| {
+                if let Response::Fetch(_, attrs) = r
+                    && let Some((uid, size, id)) = fetch::message_id_from(&attrs)
+                    && id == message_id
+                {
+                    exact.push((uid, size));
+                }
+            })
+            .await?;
+        Ok(exact)
     }
 
     /// The raw RFC 5322 bytes of a message, without setting \Seen.
@@ -376,7 +401,7 @@ impl Session {
     pub async fn copy(&mut self, uids: &[u32], to: &str) -> Result<Vec<(u32, u32)>, ImapError> {
         let command = format!("UID COPY {} {}", uid_set(uids), mailbox(to)?);
         let done = self.conn.run(&command, |_| {}).await?;
-        Ok(copyuid(done.code.as_ref()))
+        Ok(copyuid(done.code.as_ref(), uids.len()))
     }
 
     /// Moves messages (MOVE, or COPY + delete + expunge); returns (old, new) UID pairs.
@@ -392,11 +417,11 @@ impl Session {
             .conn
             .run(&command, |r| {
                 if let Response::Data { outcome, .. } = r {
-                    pairs.extend(copyuid(outcome.code.as_ref()));
+                    pairs.extend(copyuid(outcome.code.as_ref(), uids.len()));
                 }
             })
             .await?;
-        pairs.extend(copyuid(done.code.as_ref()));
+        pairs.extend(copyuid(done.code.as_ref(), uids.len()));
         Ok(pairs)
     }
 
@@ -405,10 +430,24 @@ impl Session {
         self.store_flags(uids, Flags::DELETED, Flags::empty())
             .await?;
         if self.has("UIDPLUS") {
-            self.conn
-                .run(&format!("UID EXPUNGE {}", uid_set(uids)), |_| {})
-                .await?;
-        } else {
+            let command = format!("UID EXPUNGE {}", uid_set(uids));
+            self.conn.run(&command, |_| {}).await?;
+            return Ok(());
+        }
+        // A plain EXPUNGE removes every \Deleted message of the folder: only send it when
+        // those are exactly ours, never taking another client's marked mail with it.
+        let mut deleted = Vec::new();
+        self.conn
+            .run("UID SEARCH DELETED", |r| {
+                if let Response::MailboxData(MailboxDatum::Search(found)) = r {
+                    deleted.extend(found);
+                }
+            })
+            .await?;
+        let mut ours = uids.to_vec();
+        ours.sort_unstable();
+        deleted.sort_unstable();
+        if deleted == ours {
             self.conn.run("EXPUNGE", |_| {}).await?;
         }
         Ok(())
@@ -478,36 +517,40 @@ impl Session {
     pub async fn idle(&mut self, wait: Duration) -> Result<bool, ImapError> {
         let tag = self.conn.send("IDLE").await?;
         self.wait_continuation().await?;
-        let saved = self.conn.read_timeout;
-        self.conn.read_timeout = wait;
+        // One deadline for the whole wait: keep-alives must not extend it forever.
+        let deadline = tokio::time::Instant::now() + wait;
         let mut changed = false;
-        loop {
-            match self.conn.read_response().await {
-                Ok(Some(
+        while let Ok(read) = tokio::time::timeout_at(deadline, self.conn.read_response()).await {
+            match read? {
+                Some(
                     Response::MailboxData(MailboxDatum::Exists(_))
                     | Response::Expunge(_)
                     | Response::Vanished { .. }
                     | Response::Fetch(..),
-                )) => {
+                ) => {
                     changed = true;
                     break;
                 }
-                Ok(Some(Response::Data {
+                // The server ended IDLE itself: the command is over.
+                Some(Response::Done { tag: t, status, .. }) if t.0 == tag => {
+                    return match status {
+                        Status::Ok => Ok(changed),
+                        _ => Err(ImapError::Bye("the server ended IDLE".into())),
+                    };
+                }
+                Some(Response::Data {
                     status: Status::Bye,
                     outcome,
-                })) => {
+                }) => {
                     let text = outcome
                         .information
                         .map(|s| s.into_owned())
                         .unwrap_or_default();
                     return Err(ImapError::Bye(text));
                 }
-                Ok(_) => continue,
-                Err(ImapError::Timeout) => break,
-                Err(e) => return Err(e),
+                _ => continue,
             }
         }
-        self.conn.read_timeout = saved;
         self.conn.write(b"DONE\r\n").await?;
         self.conn
             .finish(&tag, |r| {
@@ -575,8 +618,13 @@ fn listed(name: &str, delimiter: Option<&str>, attrs: &[NameAttribute<'_>]) -> L
     folder
 }
 
-fn expand(ranges: &[std::ops::RangeInclusive<u32>]) -> Vec<u32> {
-    ranges.iter().flat_map(|r| r.clone()).collect()
+/// Server ranges may run backwards (`10:5`) and be huge (`1:4000000000`): keep them as
+/// ranges, each low:high, and never expand them.
+fn normalise(ranges: Vec<RangeInclusive<u32>>) -> impl Iterator<Item = RangeInclusive<u32>> {
+    ranges.into_iter().map(|r| {
+        let (a, b) = (*r.start(), *r.end());
+        a.min(b)..=a.max(b)
+    })
 }
 
 fn first_uid(m: &UidSetMember) -> u32 {
@@ -586,19 +634,19 @@ fn first_uid(m: &UidSetMember) -> u32 {
     }
 }
 
-fn members(set: &[UidSetMember]) -> Vec<u32> {
-    set.iter()
-        .flat_map(|m| match m {
-            UidSetMember::Uid(u) => *u..=*u,
-            UidSetMember::UidRange(r) => r.clone(),
-        })
-        .collect()
+fn members(set: &[UidSetMember]) -> impl Iterator<Item = u32> + '_ {
+    set.iter().flat_map(|m| match m {
+        UidSetMember::Uid(u) => *u..=*u,
+        UidSetMember::UidRange(r) => r.clone(),
+    })
 }
 
-fn copyuid(code: Option<&ResponseCode<'_>>) -> Vec<(u32, u32)> {
+/// (source, new) UID pairs from COPYUID; never more than we asked to copy, whatever
+/// ranges the server sends.
+fn copyuid(code: Option<&ResponseCode<'_>>, asked: usize) -> Vec<(u32, u32)> {
     match code {
         Some(ResponseCode::CopyUid(_, from, to)) => {
-            members(from).into_iter().zip(members(to)).collect()
+            members(from).zip(members(to)).take(asked).collect()
         }
         _ => Vec::new(),
     }

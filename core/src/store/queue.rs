@@ -181,6 +181,15 @@ pub(super) fn flag_overlay(
 }
 
 impl Store {
+    /// Queues `op` as it is, for an action whose local change is already in the store
+    /// (or, in tests, to replay an op again as after a crash before it was recorded).
+    pub fn enqueue(&mut self, account: &str, op: &PendingOp) -> Result<OpId, StoreError> {
+        let tx = self.write_tx()?;
+        let id = enqueue(&tx, account, op)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// The queued ops of an account, oldest first.
     pub fn pending_ops(&self, account: &str) -> Result<Vec<(OpId, PendingOp)>, StoreError> {
         let mut stmt = self

@@ -62,7 +62,7 @@ pub struct FolderReport {
 /// The size of the first batch: small, so the first screen of messages lands at once.
 const FIRST_BATCH: u32 = 50;
 /// The size of later batches.
-const BATCH: u32 = 1000;
+const BATCH: u32 = 2000;
 /// FETCH commands kept in flight while the earlier replies are stored.
 const PIPELINE: usize = 3;
 
@@ -195,7 +195,17 @@ pub async fn sync_folder(
             }
             // Flag changes and expunges.
             let (changed, vanished) = if session.qresync() && known.is_some() {
-                (selected.changed.clone(), selected.vanished.clone())
+                let ranges = selected.vanished.clone();
+                let vanished = if ranges.is_empty() {
+                    Vec::new()
+                } else {
+                    let local = with_store(store, move |s| s.uids(id)).await?;
+                    local
+                        .into_iter()
+                        .filter(|u| ranges.iter().any(|r| r.contains(u)))
+                        .collect()
+                };
+                (selected.changed.clone(), vanished)
             } else {
                 let since = folder
                     .highestmodseq
@@ -203,6 +213,22 @@ pub async fn sync_folder(
                 let (changed, _) = session.flags_since(since).await?;
                 let server = session.all_uids().await?;
                 let local = with_store(store, move |s| s.uids(id)).await?;
+                // Anything the server has that we lack (a message an earlier sync could
+                // not read) is fetched now rather than left invisible.
+                let missing: Vec<u32> = server
+                    .iter()
+                    .copied()
+                    .filter(|u| {
+                        local.binary_search(u).is_err() && local_max.is_some_and(|m| *u <= m)
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    let mut batch = Vec::new();
+                    let tag = session.send_headers_by_uid_set(&missing).await?;
+                    session.finish_headers(&tag, &mut batch).await?;
+                    report.new += batch.len() as u32;
+                    with_store(store, move |s| s.insert_messages(id, &batch)).await?;
+                }
                 (changed, removed_uids(&local, &server))
             };
             report.changed_flags = changed.len() as u32;
@@ -270,6 +296,19 @@ async fn fetch_all_newest_first(
     let mut in_flight = std::collections::VecDeque::new();
     let mut pending_insert: Option<tokio::task::JoinHandle<Result<(), SyncError>>> = None;
     let mut next = ranges.into_iter();
+    // The first screen goes alone: servers may run pipelined FETCHes concurrently and
+    // interleave their replies, which would hold the first rows back behind the rest.
+    if let Some((from, to)) = next.next() {
+        let tag = session.send_headers_by_seq(from, to).await?;
+        let mut batch = Vec::with_capacity((to - from + 1) as usize);
+        session.finish_headers(&tag, &mut batch).await?;
+        fetched += batch.len() as u32;
+        with_store(store, move |s| s.insert_messages(id, &batch)).await?;
+        progress(Progress {
+            fetched,
+            total: exists,
+        });
+    }
     loop {
         while in_flight.len() < PIPELINE {
             let Some((from, to)) = next.next() else { break };
@@ -349,8 +388,10 @@ pub async fn prefetch_bodies(
     if wanted.is_empty() {
         return Ok(0);
     }
-    if session.selected() != Some(folder.name.as_str()) {
-        session.select(&folder.name, None).await?;
+    let selected = session.select(&folder.name, None).await?;
+    if selected.uidvalidity != folder.uidvalidity {
+        // The cached UIDs are stale until the next sync of this folder.
+        return Ok(0);
     }
     let mut done = 0;
     // Stored in batches: one transaction per body would leave FTS5 a segment per body.

@@ -43,6 +43,15 @@ pub async fn replay_pending(
                 with_store(store, move |s| s.finish_op(op_id)).await?;
                 report.dropped += 1;
             }
+            Err(SyncError::FolderGone(_)) => {
+                tracing::warn!("dropping pending operation {op_id}: its folder is gone");
+                with_store(store, move |s| s.finish_op(op_id)).await?;
+                report.dropped += 1;
+            }
+            // The connection is out of step after these: end the round, reconnect later.
+            Err(SyncError::Imap(e @ (ImapError::Protocol(_) | ImapError::ResponseTooLarge))) => {
+                return Err(SyncError::Imap(e));
+            }
             Err(SyncError::Imap(e)) if !e.is_transient() => {
                 let reason = e.to_string();
                 let attempts = with_store(store, move |s| {
@@ -99,7 +108,7 @@ async fn replay_one(
             uidvalidity,
             message_id,
             to,
-            local,
+            local: _,
         }
         | PendingOp::Copy {
             from,
@@ -107,7 +116,7 @@ async fn replay_one(
             uidvalidity,
             message_id,
             to,
-            local,
+            local: _,
         } => {
             let source = folder_of(store, *from).await?;
             let target = folder_of(store, *to).await?;
@@ -146,7 +155,9 @@ async fn replay_one(
             if let Some(id) = &row.message_id {
                 // Already there (a replay after a crash between APPEND and finish_op)?
                 session.select(&target.name, None).await?;
-                if let Some(&uid) = session.search_message_id(id).await?.first() {
+                let size = raw.len() as u32;
+                let found = session.find_message_id(id).await?;
+                if let Some(&(uid, _)) = found.iter().find(|(_, s)| *s == size) {
                     return Ok(Replayed::Done(Some(uid)));
                 }
             }
@@ -175,8 +186,15 @@ async fn resolve(
     if uid != 0 && selected.uidvalidity == Some(uidvalidity) {
         return Ok(Some(uid));
     }
-    match message_id {
-        Some(id) => Ok(session.search_message_id(id).await?.first().copied()),
-        None => Ok(None),
+    let Some(id) = message_id else {
+        return Ok(None);
+    };
+    match session.find_message_id(id).await?.as_slice() {
+        [] => Ok(None),
+        [(uid, _)] => Ok(Some(*uid)),
+        // Guessing could move or delete the wrong message: refuse and keep the op.
+        _ => Err(ImapError::No(format!(
+            "several messages have the Message-ID <{id}>"
+        ))),
     }
 }
