@@ -216,8 +216,10 @@ fn main() {
     let msgs = generate(&mut rng, &words, &people, count);
 
     // Newest batch first, as a first sync shows newest first: children before parents.
+    // TERN_BENCH_ONLY_INSERT: just the unindexed insert below (for profiling it).
+    let only_unindexed = std::env::var_os("TERN_BENCH_ONLY_INSERT").is_some();
     let (t, c) = (Instant::now(), cpu());
-    for chunk in msgs.rchunks(batch) {
+    for chunk in msgs.rchunks(batch).filter(|_| !only_unindexed) {
         store.insert_messages(inbox, chunk).unwrap();
     }
     let (insert, insert_cpu) = (t.elapsed(), cpu() - c);
@@ -227,6 +229,34 @@ fn main() {
         insert.as_secs_f64() * 1e6 / count as f64,
         insert_cpu.as_secs_f64()
     );
+
+    // The first sync's path: rows unindexed, then the index written in chunks.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut other = Store::open(&dir.path().join("unindexed.sqlite")).unwrap();
+        other.sync_folder_list(ACCOUNT, &folders).unwrap();
+        let f = other.folder_by_name(ACCOUNT, "INBOX").unwrap().unwrap().id;
+        let (t, c) = (Instant::now(), cpu());
+        for chunk in msgs.rchunks(batch) {
+            other.insert_messages_unindexed(f, chunk).unwrap();
+        }
+        let (insert, insert_cpu) = (t.elapsed(), cpu() - c);
+        let wal = std::fs::metadata(dir.path().join("unindexed.sqlite-wal")).map_or(0, |m| m.len());
+        println!("WAL after the unindexed insert: {} MB", wal >> 20);
+        let t = Instant::now();
+        while other.index_pending(5000).unwrap() > 0 {}
+        println!(
+            "insert_messages_unindexed {count} in batches of {batch}: {:.2} s ({:.1} µs/message); \
+             CPU {:.2} s; index_pending: {:.2} s",
+            insert.as_secs_f64(),
+            insert.as_secs_f64() * 1e6 / count as f64,
+            insert_cpu.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+        if only_unindexed {
+            return;
+        }
+    }
 
     // Bodies of the newest 10%: the first 500 one by one, the rest in batches of 50.
     let newest = store

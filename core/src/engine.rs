@@ -383,6 +383,8 @@ async fn full_sync(
             }
             Err(e) => return Err(e.into()),
         };
+        // A first sync stores headers unindexed (the list fills sooner); search needs them.
+        sync::index_pending(store).await?;
         if report != sync::FolderReport::default() {
             let _ = events.send(Event::FolderChanged {
                 account: account.id.clone(),

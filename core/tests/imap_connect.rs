@@ -234,3 +234,57 @@ async fn an_unparseable_response_with_a_literal_cannot_smuggle_a_tagged_reply() 
         ),
     }
 }
+
+/// A scripted server: sends `greeting`, then answers each command line with the next
+/// reply (`TAG` replaced by the command's tag).
+async fn scripted_server(greeting: &'static str, replies: Vec<&'static str>) -> u16 {
+    use tokio::io::AsyncBufReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        write.write_all(greeting.as_bytes()).await.unwrap();
+        for reply in replies {
+            let Ok(Some(line)) = lines.next_line().await else {
+                return;
+            };
+            let tag = line.split(' ').next().unwrap_or("*").to_owned();
+            write
+                .write_all(reply.replace("TAG", &tag).as_bytes())
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    });
+    port
+}
+
+#[tokio::test]
+async fn an_unreadable_folder_list_is_never_taken_as_complete() {
+    // The extended LIST has a line imap-proto cannot read; the plain LIST then gives
+    // the whole list, so no folder is mistaken for deleted.
+    let port = scripted_server(
+        "* OK ready\r\n",
+        vec![
+            "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\nTAG OK done\r\n",
+            "TAG OK [CAPABILITY IMAP4rev1 LIST-EXTENDED SPECIAL-USE] logged in\r\n",
+            "* LIST () \"/\" INBOX\r\n* LIST (\\Sent) \"/\" Sent (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\nTAG OK done\r\n",
+            "* LIST () \"/\" INBOX\r\n* LIST (\\Sent) \"/\" Sent\r\nTAG OK done\r\n",
+            "* LSUB () \"/\" Sent\r\nTAG OK done\r\n",
+        ],
+    )
+    .await;
+    let server = Server {
+        plaintext_acknowledged: true,
+        ..fake(port, Security::Plaintext)
+    };
+    let mut session = imap::connect(&server, PASSWORD).await.unwrap();
+    let folders = session.list().await.unwrap();
+    let names: Vec<_> = folders
+        .iter()
+        .map(|f| (f.name.as_str(), f.subscribed))
+        .collect();
+    assert_eq!(names, vec![("INBOX", false), ("Sent", true)]);
+}

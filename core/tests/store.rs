@@ -1222,3 +1222,75 @@ fn message_id_collisions_step_past() {
     assert!(store.message_by_uid(f.inbox, 3).unwrap().unwrap().id < a);
     check_all_counts(&store);
 }
+
+#[test]
+fn unindexed_rows_become_searchable_after_index_pending() {
+    let batch = vec![
+        msg(1, "Quarterly report", "alice@corp.example", T0),
+        msg(2, "Lunch plans", "bob@corp.example", T0 + DAY),
+        msg(3, "Quarterly figures", "carol@corp.example", T0 + 2 * DAY),
+        msg(4, "Gone soon", "dave@corp.example", T0 + 3 * DAY),
+        msg(5, "Report draft", "erin@corp.example", T0 + 4 * DAY),
+    ];
+    // The same rows through the indexed path: the deferred path must end up searching alike.
+    let (_d, mut indexed) = open();
+    let fi = folders(&mut indexed);
+    indexed.insert_messages(fi.inbox, &batch).unwrap();
+
+    let (_dir, mut store) = open();
+    let f = folders(&mut store);
+    store.insert_messages_unindexed(f.inbox, &batch).unwrap();
+    assert_eq!(store.pending_index_count().unwrap(), 5);
+    assert_eq!(counts(&store, f.inbox), (5, 5));
+    assert!(
+        store
+            .search("quarterly", None, None, 50)
+            .unwrap()
+            .is_empty()
+    );
+
+    // A body stored before indexing indexes its whole row.
+    let lunch = store.message_by_uid(f.inbox, 2).unwrap().unwrap().id;
+    store.put_body(lunch, b"raw", "ramen place").unwrap();
+    assert_eq!(store.pending_index_count().unwrap(), 4);
+    let uids = |s: &Store, q: &str| -> Vec<Option<u32>> {
+        ids(&s.search(q, Some(ACCOUNT), None, 50).unwrap())
+    };
+    assert_eq!(uids(&store, "ramen"), [Some(2)]);
+    assert_eq!(uids(&store, "from:bob"), [Some(2)]);
+
+    // A copy of an unindexed row waits with it; an expunged row leaves the queue.
+    let q3 = store.message_by_uid(f.inbox, 3).unwrap().unwrap().id;
+    store.local_copy(&[q3], f.archive).unwrap();
+    assert_eq!(store.pending_index_count().unwrap(), 5);
+    store.remove_uids(f.inbox, &[4]).unwrap();
+    indexed.remove_uids(fi.inbox, &[4]).unwrap();
+    assert_eq!(store.pending_index_count().unwrap(), 4);
+
+    // Newest first, `limit` a call.
+    assert_eq!(store.index_pending(2).unwrap(), 2);
+    assert_eq!(uids(&store, "report"), [Some(5)]);
+    assert_eq!(store.index_pending(10).unwrap(), 2);
+    assert_eq!(store.index_pending(10).unwrap(), 0);
+    assert_eq!(store.pending_index_count().unwrap(), 0);
+
+    for q in [
+        "quarterly",
+        "report",
+        "from:alice",
+        "from:corp.example",
+        "to:me",
+        "subject:\"quarterly figures\"",
+        "is:unread",
+    ] {
+        let expect: Vec<Option<u32>> = uids(&indexed, q);
+        let got: Vec<Option<u32>> = ids(&store.search(q, None, Some(f.inbox), 50).unwrap());
+        assert_eq!(got, expect, "{q}");
+    }
+    // The copy is found in its folder.
+    assert_eq!(
+        ids(&store.search("figures", None, Some(f.archive), 50).unwrap()),
+        [None]
+    );
+    check_all_counts(&store);
+}

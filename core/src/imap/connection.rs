@@ -35,6 +35,8 @@ pub struct Connection<S> {
     /// Don't try to parse again until `buf` holds this many bytes (a literal's length).
     need: usize,
     next_tag: u32,
+    /// Untagged lines skipped as unparseable so far.
+    skipped: u64,
     pub read_timeout: Duration,
 }
 
@@ -46,8 +48,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             start: 0,
             need: 0,
             next_tag: 1,
+            skipped: 0,
             read_timeout: READ_TIMEOUT,
         }
+    }
+
+    /// How many untagged lines were skipped as unparseable: a command whose result must
+    /// be complete (LIST) checks this did not change.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// Bytes received but not yet parsed.
@@ -102,6 +111,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                                         truncate(&line)
                                     );
                                     self.consume(n);
+                                    self.skipped += 1;
                                     return Ok(None);
                                 }
                                 Some(n) => {

@@ -156,6 +156,10 @@ impl Session {
     }
 
     /// All folders, with SPECIAL-USE roles and subscription state.
+    ///
+    /// The caller deletes local folders missing from this list, so it must be complete:
+    /// if a line could not be read, the plain LIST is tried; if that too is unreadable,
+    /// this fails rather than return a partial list.
     pub async fn list(&mut self) -> Result<Vec<ListedFolder>, ImapError> {
         let extended = self.has("LIST-EXTENDED");
         let command = if extended && self.has("SPECIAL-USE") {
@@ -165,6 +169,33 @@ impl Session {
         } else {
             r#"LIST "" "*""#
         };
+        if let Some(folders) = self.list_complete(command).await? {
+            return Ok(folders);
+        }
+        let mut folders = self
+            .list_complete(r#"LIST "" "*""#)
+            .await?
+            .ok_or_else(|| ImapError::Protocol("the folder list could not be read".into()))?;
+        let mut subscribed = HashSet::new();
+        self.conn
+            .run(r#"LSUB "" "*""#, |r| {
+                if let Response::MailboxData(MailboxDatum::List(list)) = r {
+                    subscribed.insert(super::encode::utf7_decode(&list.name));
+                }
+            })
+            .await?;
+        for f in &mut folders {
+            f.subscribed = subscribed.contains(&f.name);
+        }
+        Ok(folders)
+    }
+
+    /// Runs one LIST command; None if any of its lines could not be parsed.
+    async fn list_complete(
+        &mut self,
+        command: &str,
+    ) -> Result<Option<Vec<ListedFolder>>, ImapError> {
+        let skipped_before = self.conn.skipped();
         let mut folders = Vec::new();
         self.conn
             .run(command, |r| {
@@ -177,20 +208,7 @@ impl Session {
                 }
             })
             .await?;
-        if !extended {
-            let mut subscribed = HashSet::new();
-            self.conn
-                .run(r#"LSUB "" "*""#, |r| {
-                    if let Response::MailboxData(MailboxDatum::List(list)) = r {
-                        subscribed.insert(super::encode::utf7_decode(&list.name));
-                    }
-                })
-                .await?;
-            for f in &mut folders {
-                f.subscribed = subscribed.contains(&f.name);
-            }
-        }
-        Ok(folders)
+        Ok((self.conn.skipped() == skipped_before).then_some(folders))
     }
 
     /// SELECTs a folder. With QRESYNC and a known (UIDVALIDITY, HIGHESTMODSEQ), the

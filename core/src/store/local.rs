@@ -295,6 +295,11 @@ impl Store {
                  SELECT ?2, sender, recipients, subject, body FROM message_fts WHERE rowid = ?1",
             )?
             .execute(params![id, copy])?;
+            // A source not indexed yet leaves its copy to index_pending too.
+            tx.prepare_cached(
+                "INSERT INTO fts_pending (id) SELECT ?2 FROM fts_pending WHERE id = ?1",
+            )?
+            .execute(params![id, copy])?;
             let op = match row.uid {
                 Some(uid) => PendingOp::Copy {
                     from: row.folder,

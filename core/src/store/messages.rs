@@ -80,6 +80,41 @@ pub(super) fn insert_fts(conn: &Connection, rows: &mut [FtsRow]) -> Result<(), S
     Ok(())
 }
 
+/// The index row of a stored message, built from its columns (the text `insert_row` gives
+/// it); None if there is no such message.
+pub(super) fn fts_row_of(
+    conn: &Connection,
+    id: MessageId,
+    body: String,
+) -> Result<Option<FtsRow>, StoreError> {
+    let cols = conn
+        .prepare_cached(
+            "SELECT subject, addr_from, addr_to, addr_cc, addr_bcc FROM message WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((subject, from, to, cc, bcc)) = cols else {
+        return Ok(None);
+    };
+    let list = |s: &str| serde_json::from_str::<Vec<Address>>(s);
+    let (from, to, cc, bcc) = (list(&from)?, list(&to)?, list(&cc)?, list(&bcc)?);
+    Ok(Some(FtsRow {
+        id,
+        sender: address_text([from.as_slice()]),
+        recipients: address_text([to.as_slice(), cc.as_slice(), bcc.as_slice()]),
+        subject,
+        body,
+    }))
+}
+
 /// Adjusts a folder's counts for inserted rows (updates and deletes have triggers; an insert
 /// trigger would cost a statement savepoint per row).
 pub(super) fn add_counts(
@@ -211,6 +246,63 @@ impl Store {
         folder: FolderId,
         batch: &[NewMessage],
     ) -> Result<(), StoreError> {
+        self.insert_batch(folder, batch, false)
+    }
+
+    /// [`Store::insert_messages`] without the full-text index, which is most of the cost of
+    /// an insert: the new rows are noted as pending and [`Store::index_pending`] indexes them
+    /// later. Search does not find them until then. For a first sync.
+    pub fn insert_messages_unindexed(
+        &mut self,
+        folder: FolderId,
+        batch: &[NewMessage],
+    ) -> Result<(), StoreError> {
+        self.set_bulk(true)?;
+        self.insert_batch(folder, batch, true)
+    }
+
+    /// Writes the full-text index of up to `limit` pending rows, newest first, in one
+    /// transaction; returns how many it indexed (0: none are left).
+    pub fn index_pending(&mut self, limit: u32) -> Result<usize, StoreError> {
+        // The first sync is over: checkpoints resume (the next commit runs one).
+        self.set_bulk(false)?;
+        let tx = self.write_tx()?;
+        let ids: Vec<MessageId> = tx
+            .prepare_cached("SELECT id FROM fts_pending ORDER BY id DESC LIMIT ?1")?
+            .query_map([limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut rows = Vec::with_capacity(ids.len());
+        for &id in &ids {
+            if let Some(row) = fts_row_of(&tx, id, String::new())? {
+                rows.push(row);
+            }
+        }
+        insert_fts(&tx, &mut rows)?;
+        // The ids are a contiguous stretch of the table's top: one range delete.
+        let (lo, hi) = (ids[ids.len() - 1], ids[0]);
+        tx.prepare_cached("DELETE FROM fts_pending WHERE id BETWEEN ?1 AND ?2")?
+            .execute([lo, hi])?;
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
+    /// How many rows wait for [`Store::index_pending`].
+    pub fn pending_index_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM fts_pending")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn insert_batch(
+        &mut self,
+        folder: FolderId,
+        batch: &[NewMessage],
+        defer_index: bool,
+    ) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
         let key = folder_key(&tx, folder)?;
         let threader = Threader {
@@ -218,6 +310,7 @@ impl Store {
         };
         let mut ids = Ids::load(&tx)?;
         let mut fts = Vec::new();
+        let mut pending: Vec<MessageId> = Vec::new();
         let (mut total, mut unread) = (0, 0);
         // Adoption lookups cost an index probe per message; skip them when nothing waits.
         let any_local: bool = tx
@@ -279,12 +372,23 @@ impl Store {
             }
             let (id, row) = insert_row(&tx, &mut ids, &threader, folder, Some(m.uid), m, "")?;
             known.insert(m.uid, id);
-            fts.push(row);
+            if defer_index {
+                pending.push(id);
+            } else {
+                fts.push(row);
+            }
             total += 1;
             unread += i64::from(!m.flags.contains(Flags::SEEN));
         }
         add_counts(&tx, folder, total, unread)?;
         insert_fts(&tx, &mut fts)?;
+        if !pending.is_empty() {
+            pending.sort_unstable();
+            let mut stmt = tx.prepare_cached("INSERT INTO fts_pending (id) VALUES (?1)")?;
+            for id in &pending {
+                stmt.execute([id])?;
+            }
+        }
         ids.save(&tx)?;
         tx.commit()?;
         Ok(())

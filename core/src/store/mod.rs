@@ -290,7 +290,16 @@ pub struct Store {
     /// Bumped by every write transaction: read-side caches compare it.
     generation: u64,
     marks: RefCell<paging::PageMarks>,
+    /// A first sync is storing unindexed rows: checkpoints wait (see `BULK_CHECKPOINT_PAGES`).
+    bulk: bool,
 }
+
+/// Pages of WAL between automatic checkpoints.
+const CHECKPOINT_PAGES: i64 = 16384;
+/// The same while a first sync stores rows unindexed: a checkpoint copies and syncs pages the
+/// next batches rewrite anyway, so it waits for the sync to end (`Store::index_pending`),
+/// within a bound (1 GiB) for a huge folder.
+const BULK_CHECKPOINT_PAGES: i64 = 262_144;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -318,7 +327,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -32_000)?;
         // Checkpoint every 64 MiB of WAL instead of 4: a page rewritten by many batches (the
         // randomly keyed indexes are) is copied back once per checkpoint; and cap the file.
-        conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+        conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn)?;
@@ -326,7 +335,22 @@ impl Store {
             conn,
             generation: 0,
             marks: RefCell::new(paging::PageMarks::default()),
+            bulk: false,
         })
+    }
+
+    /// Enters or leaves bulk mode (see `BULK_CHECKPOINT_PAGES`).
+    fn set_bulk(&mut self, bulk: bool) -> Result<(), StoreError> {
+        if self.bulk != bulk {
+            let pages = if bulk {
+                BULK_CHECKPOINT_PAGES
+            } else {
+                CHECKPOINT_PAGES
+            };
+            self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+            self.bulk = bulk;
+        }
+        Ok(())
     }
 
     fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {

@@ -3,6 +3,7 @@
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::messages::{fts_row_of, insert_fts};
 use super::threads::resolve;
 use super::{Flags, FolderId, MessageId, MessageRow, Store, StoreError, ThreadId};
 
@@ -94,6 +95,16 @@ impl Store {
         let tx = self.write_tx()?;
         let mut order: Vec<usize> = (0..bodies.len()).collect();
         order.sort_unstable_by_key(|&i| bodies[i].0);
+        // A row not indexed yet (see index_pending) gets its whole index row now.
+        let mut unindexed = Vec::new();
+        for &i in &order {
+            let n = tx
+                .prepare_cached("DELETE FROM fts_pending WHERE id = ?1")?
+                .execute([bodies[i].0])?;
+            if n > 0 {
+                unindexed.push(bodies[i].0);
+            }
+        }
         for &i in &order {
             let (message, raw, _) = bodies[i];
             let n = tx
@@ -108,6 +119,12 @@ impl Store {
         // Index last and in ascending rowid order (see messages.rs FtsRow).
         for &i in &order {
             let (message, _, text) = bodies[i];
+            if unindexed.binary_search(&message).is_ok() {
+                if let Some(row) = fts_row_of(&tx, message, text.to_string())? {
+                    insert_fts(&tx, &mut [row])?;
+                }
+                continue;
+            }
             tx.prepare_cached("UPDATE message_fts SET body = ?2 WHERE rowid = ?1")?
                 .execute(params![message, text])?;
         }

@@ -145,8 +145,20 @@ CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN
 END;
 "#;
 
+/// Step 3: rows whose full-text index entry is still to be written. A first sync stores its
+/// headers without indexing them (FTS5 is most of an insert's cost) and indexes them after,
+/// newest first, in `Store::index_pending`. A body stored meanwhile indexes its row at once.
+const V3: &str = r#"
+CREATE TABLE fts_pending (
+    id INTEGER PRIMARY KEY -- message id
+);
+CREATE TRIGGER fts_pending_delete AFTER DELETE ON message BEGIN
+    DELETE FROM fts_pending WHERE id = OLD.id;
+END;
+"#;
+
 /// Every migration step, oldest first; step `i` brings `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Runs the steps the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -128,16 +128,19 @@ impl Threader<'_> {
         // Links name a thread that may since have been merged: resolve it on the way (aliases
         // are one step: see merge).
         let mut found: Vec<ThreadId> = Vec::new();
+        // Keys that already have a link: inserting them again would be a no-op.
+        let mut linked: Vec<i64> = Vec::new();
         {
             let mut lookup = conn.prepare_cached(
                 "SELECT coalesce(a.target, l.thread) FROM thread_link l
                  LEFT JOIN thread_alias a ON a.thread = l.thread WHERE l.key = ?1",
             )?;
             for key in &keys {
-                if let Some(t) = lookup.query_row([key], |r| r.get(0)).optional()?
-                    && !found.contains(&t)
-                {
-                    found.push(t);
+                if let Some(t) = lookup.query_row([key], |r| r.get(0)).optional()? {
+                    linked.push(*key);
+                    if !found.contains(&t) {
+                        found.push(t);
+                    }
                 }
             }
         }
@@ -161,7 +164,7 @@ impl Threader<'_> {
         let mut link = conn.prepare_cached(
             "INSERT INTO thread_link (key, thread) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
         )?;
-        for key in &keys {
+        for key in keys.iter().filter(|k| !linked.contains(k)) {
             link.execute(params![key, thread])?;
         }
         Ok(thread)
@@ -201,7 +204,16 @@ impl Threader<'_> {
                 probes.push((kind, msg.date, hi, "m.date ASC"));
             }
         }
+        // Most subjects have no candidate at all: a bare index probe says so for a fraction of
+        // the full query's cost (its folder list and sorter are set up per run).
+        let mut any = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM message
+             WHERE subject_key = ?1 AND subject_kind = ?2 AND date BETWEEN ?3 AND ?4)",
+        )?;
         for (kind, from, to, order) in probes {
+            if !any.query_row(params![key, kind, from, to], |r| r.get::<_, bool>(0))? {
+                continue;
+            }
             let sql = format!(
                 "SELECT m.thread, m.date FROM message m
                  WHERE m.subject_key = ?1 AND m.subject_kind = ?2 AND m.date BETWEEN ?3 AND ?4

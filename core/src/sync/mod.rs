@@ -63,6 +63,8 @@ pub struct FolderReport {
 const FIRST_BATCH: u32 = 50;
 /// The size of later batches.
 const BATCH: u32 = 2000;
+/// Rows a first sync gathers at most for one insert while the store is busy.
+const MAX_COALESCED: usize = 4 * BATCH as usize;
 /// FETCH commands kept in flight while the earlier replies are stored.
 const PIPELINE: usize = 3;
 
@@ -274,6 +276,25 @@ fn removed_uids(local: &[u32], server: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+/// Rows a call to [`Store::index_pending`] indexes: a transaction short enough (~0.1 s) for
+/// the list's reads to interleave, long enough that FTS5 is not left many small segments.
+const INDEX_CHUNK: u32 = 5000;
+
+/// Writes the full-text index of the rows a first sync stored without it (see
+/// [`Store::insert_messages_unindexed`]), newest first, a chunk per transaction so readers
+/// get the store in between. The engine calls it after each folder's sync; returns the rows
+/// indexed.
+pub async fn index_pending(store: &SharedStore) -> Result<usize, SyncError> {
+    let mut done = 0;
+    loop {
+        let n = with_store(store, |s| s.index_pending(INDEX_CHUNK)).await?;
+        if n == 0 {
+            return Ok(done);
+        }
+        done += n;
+    }
+}
+
 /// First sync of a folder: FETCH by sequence number from the top down, a few commands in
 /// flight, each batch stored while the next one streams in.
 async fn fetch_all_newest_first(
@@ -296,6 +317,7 @@ async fn fetch_all_newest_first(
     let mut in_flight = std::collections::VecDeque::new();
     let mut pending_insert: Option<tokio::task::JoinHandle<Result<(), SyncError>>> = None;
     let mut next = ranges.into_iter();
+    let mut batch: Vec<NewMessage> = Vec::with_capacity(BATCH as usize);
     // The first screen goes alone: servers may run pipelined FETCHes concurrently and
     // interleave their replies, which would hold the first rows back behind the rest.
     if let Some((from, to)) = next.next() {
@@ -303,7 +325,7 @@ async fn fetch_all_newest_first(
         let mut batch = Vec::with_capacity((to - from + 1) as usize);
         session.finish_headers(&tag, &mut batch).await?;
         fetched += batch.len() as u32;
-        with_store(store, move |s| s.insert_messages(id, &batch)).await?;
+        with_store(store, move |s| s.insert_messages_unindexed(id, &batch)).await?;
         progress(Progress {
             fetched,
             total: exists,
@@ -317,15 +339,27 @@ async fn fetch_all_newest_first(
         let Some(tag) = in_flight.pop_front() else {
             break;
         };
-        let mut batch = Vec::with_capacity(BATCH as usize);
+        let before = batch.len();
         session.finish_headers(&tag, &mut batch).await?;
-        fetched += batch.len() as u32;
+        fetched += (batch.len() - before) as u32;
+        let last = in_flight.is_empty();
+        // While the store is busy with the previous insert, the next batches join this one
+        // (up to a bound): one larger transaction writes each index page once, not per batch.
+        let busy = pending_insert.as_ref().is_some_and(|p| !p.is_finished());
+        if busy && !last && batch.len() < MAX_COALESCED {
+            progress(Progress {
+                fetched,
+                total: exists,
+            });
+            continue;
+        }
         if let Some(previous) = pending_insert.take() {
             previous.await.map_err(|_| SyncError::StorePoisoned)??;
         }
+        let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH as usize));
         let store = store.clone();
         pending_insert = Some(tokio::spawn(async move {
-            with_store(&store, move |s| s.insert_messages(id, &batch)).await
+            with_store(&store, move |s| s.insert_messages_unindexed(id, &rows)).await
         }));
         progress(Progress {
             fetched,
@@ -366,7 +400,7 @@ async fn fetch_missing(
         session.finish_headers(&tag, &mut batch).await?;
         new += batch.len() as u32;
         fetched += chunk.len() as u32;
-        with_store(store, move |s| s.insert_messages(id, &batch)).await?;
+        with_store(store, move |s| s.insert_messages_unindexed(id, &batch)).await?;
         progress(Progress { fetched, total });
     }
     Ok(new)
