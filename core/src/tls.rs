@@ -60,10 +60,14 @@ impl ServerCertVerifier for PinningVerifier {
             *slot = Some(presented.clone());
         }
         if let Some(pinned) = &self.pinned {
-            // A pin replaces chain verification for exactly this certificate.
+            // A pin replaces chain verification for exactly this certificate, and any other
+            // certificate is refused: the user trusted that one, not the next.
             if pinned.eq_ignore_ascii_case(&presented) {
                 return Ok(ServerCertVerified::assertion());
             }
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ));
         }
         self.platform
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
