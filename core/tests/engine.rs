@@ -31,6 +31,34 @@ async fn wait_for(
     }
 }
 
+/// Stores the password in the keychain, writes the profile's config and starts the
+/// engine; returns once the account is online and its inbox synced.
+async fn start_engine(
+    profile: &Profile,
+    account: &Account,
+    password: &str,
+) -> (Engine, UnboundedReceiver<Event>) {
+    tokio::task::spawn_blocking({
+        let (key, password) = (account.incoming_secret_key(), password.to_owned());
+        move || secrets::set_password(&key, &password)
+    })
+    .await
+    .unwrap()
+    .expect("the test session's Secret Service stores the password");
+    Config {
+        accounts: vec![account.clone()],
+    }
+    .save(&profile.config_path())
+    .unwrap();
+    let (engine, mut events) = Engine::open(profile).unwrap();
+    wait_for(&mut events, "online", |e| matches!(e, Event::Online { .. })).await;
+    wait_for(&mut events, "inbox synced", |e| {
+        matches!(e, Event::FolderChanged { .. })
+    })
+    .await;
+    (engine, events)
+}
+
 fn all_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -68,25 +96,7 @@ async fn engine_syncs_pushes_new_mail_and_keeps_the_password_only_in_the_keychai
         ..Account::default()
     };
     let key = account.incoming_secret_key();
-    tokio::task::spawn_blocking({
-        let (key, canary) = (key.clone(), canary.clone());
-        move || secrets::set_password(&key, &canary)
-    })
-    .await
-    .unwrap()
-    .expect("the test session's Secret Service stores the password");
-    Config {
-        accounts: vec![account.clone()],
-    }
-    .save(&profile.config_path())
-    .unwrap();
-
-    let (engine, mut events) = Engine::open(&profile).unwrap();
-    wait_for(&mut events, "online", |e| matches!(e, Event::Online { .. })).await;
-    wait_for(&mut events, "inbox synced", |e| {
-        matches!(e, Event::FolderChanged { .. })
-    })
-    .await;
+    let (engine, mut events) = start_engine(&profile, &account, &canary).await;
     let store = engine.store();
     let inbox = store
         .lock()
@@ -213,24 +223,7 @@ async fn the_engine_reconnects_after_the_connection_drops() {
         ..Account::default()
     };
     let key = account.incoming_secret_key();
-    tokio::task::spawn_blocking({
-        let key = key.clone();
-        move || secrets::set_password(&key, common::PASSWORD)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    Config {
-        accounts: vec![account.clone()],
-    }
-    .save(&profile.config_path())
-    .unwrap();
-    let (engine, mut events) = Engine::open(&profile).unwrap();
-    wait_for(&mut events, "online", |e| matches!(e, Event::Online { .. })).await;
-    wait_for(&mut events, "inbox synced", |e| {
-        matches!(e, Event::FolderChanged { .. })
-    })
-    .await;
+    let (engine, mut events) = start_engine(&profile, &account, common::PASSWORD).await;
 
     // The network goes away under both connections (sync and IDLE).
     proxy.drop_all();

@@ -19,7 +19,6 @@ use connection::Connection;
 use imap_proto::{Response, Status};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// What went wrong talking to an IMAP server. Each case is one the user can act on.
 #[derive(Debug, thiserror::Error, Clone)]
@@ -60,6 +59,15 @@ pub enum ImapError {
     Io(Arc<std::io::Error>),
 }
 
+impl From<crate::net::TcpError> for ImapError {
+    fn from(e: crate::net::TcpError) -> Self {
+        match e {
+            crate::net::TcpError::HostNotFound(m) => ImapError::HostNotFound(m),
+            crate::net::TcpError::Unreachable(m) => ImapError::Unreachable(m),
+        }
+    }
+}
+
 impl ImapError {
     fn io(e: std::io::Error) -> Self {
         ImapError::Io(Arc::new(e))
@@ -97,25 +105,19 @@ pub async fn connect(server: &Server, password: &str) -> Result<Session, ImapErr
     Ok(session)
 }
 
-async fn tcp(server: &Server) -> Result<TcpStream, ImapError> {
-    crate::net::connect(server).await.map_err(|e| match e {
-        crate::net::TcpError::HostNotFound(m) => ImapError::HostNotFound(m),
-        crate::net::TcpError::Unreachable(m) => ImapError::Unreachable(m),
-    })
-}
-
 /// Opens the connection and reads the greeting, ending on a secured stream.
 async fn open(server: &Server) -> Result<Connection<Box<dyn Io>>, ImapError> {
     let pinned = server.pinned_cert_sha256.as_deref();
     match server.security {
         Security::ImplicitTls => {
-            let tls = crate::tls::connect(tcp(server).await?, &server.host, pinned).await?;
+            let tls = crate::tls::connect(crate::net::connect(server).await?, &server.host, pinned)
+                .await?;
             let mut conn = Connection::new(Box::new(tls) as Box<dyn Io>);
             greeting(&mut conn).await?;
             Ok(conn)
         }
         Security::StartTls => {
-            let mut plain = Connection::new(tcp(server).await?);
+            let mut plain = Connection::new(crate::net::connect(server).await?);
             if greeting(&mut plain).await? {
                 return Err(ImapError::PreauthRefused);
             }
@@ -135,7 +137,8 @@ async fn open(server: &Server) -> Result<Connection<Box<dyn Io>>, ImapError> {
             if !server.plaintext_acknowledged {
                 return Err(ImapError::PlaintextNotAllowed);
             }
-            let mut conn = Connection::new(Box::new(tcp(server).await?) as Box<dyn Io>);
+            let mut conn =
+                Connection::new(Box::new(crate::net::connect(server).await?) as Box<dyn Io>);
             greeting(&mut conn).await?;
             Ok(conn)
         }

@@ -22,7 +22,6 @@ use crate::tls::TlsError;
 use connection::{Connection, Io, Status};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// What went wrong talking to a POP3 server. Each case is one the user can act on.
 #[derive(Debug, thiserror::Error, Clone)]
@@ -59,6 +58,15 @@ pub enum Pop3Error {
     InvalidString,
     #[error("network error: {0}")]
     Io(Arc<std::io::Error>),
+}
+
+impl From<crate::net::TcpError> for Pop3Error {
+    fn from(e: crate::net::TcpError) -> Self {
+        match e {
+            crate::net::TcpError::HostNotFound(m) => Pop3Error::HostNotFound(m),
+            crate::net::TcpError::Unreachable(m) => Pop3Error::Unreachable(m),
+        }
+    }
 }
 
 impl Pop3Error {
@@ -107,25 +115,19 @@ pub async fn connect(server: &Server, password: &str) -> Result<Pop3Session, Pop
     Ok(session)
 }
 
-async fn tcp(server: &Server) -> Result<TcpStream, Pop3Error> {
-    crate::net::connect(server).await.map_err(|e| match e {
-        crate::net::TcpError::HostNotFound(m) => Pop3Error::HostNotFound(m),
-        crate::net::TcpError::Unreachable(m) => Pop3Error::Unreachable(m),
-    })
-}
-
 /// Opens the connection and reads the greeting, ending on a secured stream.
 async fn open(server: &Server) -> Result<Connection<Box<dyn Io>>, Pop3Error> {
     let pinned = server.pinned_cert_sha256.as_deref();
     match server.security {
         Security::ImplicitTls => {
-            let tls = crate::tls::connect(tcp(server).await?, &server.host, pinned).await?;
+            let tls = crate::tls::connect(crate::net::connect(server).await?, &server.host, pinned)
+                .await?;
             let mut conn = Connection::new(Box::new(tls) as Box<dyn Io>);
             greeting(&mut conn).await?;
             Ok(conn)
         }
         Security::StartTls => {
-            let mut plain = Connection::new(tcp(server).await?);
+            let mut plain = Connection::new(crate::net::connect(server).await?);
             greeting(&mut plain).await?;
             // These capabilities only decide whether to try STLS; an attacker could have
             // written them, so they are thrown away with the plain connection.
@@ -150,7 +152,8 @@ async fn open(server: &Server) -> Result<Connection<Box<dyn Io>>, Pop3Error> {
             if !server.plaintext_acknowledged {
                 return Err(Pop3Error::PlaintextNotAllowed);
             }
-            let mut conn = Connection::new(Box::new(tcp(server).await?) as Box<dyn Io>);
+            let mut conn =
+                Connection::new(Box::new(crate::net::connect(server).await?) as Box<dyn Io>);
             greeting(&mut conn).await?;
             Ok(conn)
         }
