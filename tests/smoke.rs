@@ -71,6 +71,7 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
     tern_core::secrets::set_password(&account.incoming_secret_key(), "smoke-password").unwrap();
     Config {
         accounts: vec![account.clone()],
+        ..Config::default()
     }
     .save(&profile.config_path())
     .unwrap();

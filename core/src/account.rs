@@ -85,6 +85,36 @@ pub struct Account {
     pub identities: Vec<Identity>,
     pub incoming: Incoming,
     pub outgoing: Option<Server>,
+    /// The server files a copy of each sent message in Sent itself (as some large providers
+    /// do): Tern then files no copy of its own; the next sync brings the server's.
+    pub server_files_sent: bool,
+    /// What a POP3 account does with the server's copy; ignored for IMAP.
+    #[serde(default)]
+    pub pop3: Pop3Options,
+}
+
+/// When a POP3 account deletes the server's copy of a message it has downloaded. The
+/// server copy is only ever deleted once the local copy is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pop3Options {
+    /// Keep messages on the server after download; false deletes each one at the first
+    /// sync after it was stored.
+    pub leave_on_server: bool,
+    /// Delete from the server once downloaded more than this many days ago.
+    pub delete_after_days: Option<u32>,
+    /// Delete from the server once the local copy is deleted or sits in the Trash.
+    pub delete_when_deleted_here: bool,
+}
+
+impl Default for Pop3Options {
+    fn default() -> Self {
+        Pop3Options {
+            leave_on_server: true,
+            delete_after_days: None,
+            delete_when_deleted_here: false,
+        }
+    }
 }
 
 impl Account {
@@ -99,6 +129,8 @@ impl Account {
 #[serde(default)]
 pub struct Config {
     pub accounts: Vec<Account>,
+    /// Seconds between two copies of a draft in the server's Drafts folder (default 30).
+    pub draft_server_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error, Clone)]

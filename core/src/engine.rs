@@ -6,15 +6,20 @@
 //! server when it can.
 
 use crate::account::{Account, Config, Incoming};
+use crate::compose::Compose;
+use crate::drafts::{self, DraftCommand, DraftError};
 use crate::imap::{self, ImapError, Session};
+use crate::outbox::{self, OutboxError};
 use crate::profile::Profile;
 use crate::secrets::{self, SecretsError};
-use crate::store::{Flags, FolderId, FolderRole, MessageId, MessageRow, Store, StoreError};
+use crate::store::{
+    DraftId, Flags, FolderId, FolderRole, MessageId, MessageRow, OutboxId, Store, StoreError,
+};
 use crate::sync::{self, Progress, SharedStore, SyncError, with_store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// What the GUI asks of the engine.
 #[derive(Clone, Debug)]
@@ -37,6 +42,25 @@ pub enum Command {
         to: FolderId,
     },
     Delete(Vec<MessageId>),
+    /// Put a message in the outbox (durably, at once) and send it; `draft` is the draft it
+    /// was written as, deleted once the message is safely in the outbox.
+    Send {
+        compose: Box<Compose>,
+        draft: Option<DraftId>,
+    },
+    /// The composer's latest text: saved locally at once, to the server's Drafts throttled.
+    SaveDraft {
+        id: DraftId,
+        compose: Box<Compose>,
+    },
+    DiscardDraft {
+        id: DraftId,
+        account: String,
+    },
+    /// The user asks to send a failed or "may have been sent" message again.
+    RetryOutgoing(OutboxId),
+    /// The user removes a message from the outbox without sending it.
+    DiscardOutgoing(OutboxId),
     Search {
         query: String,
         account: Option<String>,
@@ -77,6 +101,21 @@ pub enum Event {
         query: String,
         rows: Vec<MessageRow>,
     },
+    /// The outbox changed (queued, sent, failed); the GUI rereads `Store::outbox`.
+    OutboxChanged {
+        account: String,
+    },
+    OutboxError {
+        account: String,
+        error: OutboxError,
+    },
+    DraftSaved {
+        id: DraftId,
+    },
+    DraftError {
+        id: DraftId,
+        error: DraftError,
+    },
     Error(EngineError),
 }
 
@@ -92,8 +131,10 @@ pub enum EngineError {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Config(#[from] crate::account::ConfigError),
-    #[error("this account type is not supported yet")]
-    Unsupported,
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error("no account {0:?}")]
+    NoSuchAccount(String),
     #[error("no such message")]
     NoSuchMessage,
 }
@@ -102,6 +143,14 @@ pub enum EngineError {
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
     store: SharedStore,
+}
+
+/// What the dispatcher holds of one account.
+struct AccountHandle {
+    account: Account,
+    commands: mpsc::UnboundedSender<AccountCommand>,
+    /// Wakes the account's outbox task.
+    outbox: Arc<Notify>,
 }
 
 /// Messages to one account's task.
@@ -118,17 +167,73 @@ impl Engine {
         profile: &Profile,
     ) -> Result<(Engine, mpsc::UnboundedReceiver<Event>), EngineError> {
         let config = Config::load(&profile.config_path())?;
-        let store: SharedStore = Arc::new(Mutex::new(Store::open(&profile.store_path())?));
+        let mut store = Store::open(&profile.store_path())?;
+        // Whatever a stop interrupted is settled before anything is sent again.
+        store.outbox_resume()?;
+        // A POP3 account's folders exist only here, and are marked so that no local action
+        // on them is ever queued for a server.
+        for account in &config.accounts {
+            if let Incoming::Pop3(_) = account.incoming {
+                sync::pop3::ensure_local_folders(&mut store, &account.id)?;
+            }
+        }
+        let store: SharedStore = Arc::new(Mutex::new(store));
         let (events, events_rx) = mpsc::unbounded_channel();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let mut accounts = HashMap::new();
-        for account in config.accounts {
+        for account in &config.accounts {
             let (tx, rx) = mpsc::unbounded_channel();
-            let id = account.id.clone();
-            tokio::spawn(account_task(account, store.clone(), events.clone(), rx));
-            accounts.insert(id, tx);
+            let outbox = Arc::new(Notify::new());
+            let replay = tx.clone();
+            tokio::spawn(outbox::outbox_task(
+                store.clone(),
+                account.clone(),
+                events.clone(),
+                outbox.clone(),
+                move || {
+                    let _ = replay.send(AccountCommand::Sync);
+                },
+            ));
+            tokio::spawn(account_task(
+                account.clone(),
+                store.clone(),
+                events.clone(),
+                rx,
+                outbox.clone(),
+            ));
+            let handle = AccountHandle {
+                account: account.clone(),
+                commands: tx,
+                outbox,
+            };
+            accounts.insert(account.id.clone(), handle);
         }
-        tokio::spawn(dispatch(commands_rx, accounts, store.clone(), events));
+        let (drafts_tx, drafts_rx) = mpsc::unbounded_channel();
+        let syncs: HashMap<String, mpsc::UnboundedSender<AccountCommand>> = accounts
+            .iter()
+            .map(|(id, a)| (id.clone(), a.commands.clone()))
+            .collect();
+        tokio::spawn(drafts::drafts_task(
+            store.clone(),
+            config.accounts.clone(),
+            config
+                .draft_server_interval_secs
+                .map_or(drafts::SERVER_EVERY, Duration::from_secs),
+            events.clone(),
+            drafts_rx,
+            move |account: &str| {
+                if let Some(tx) = syncs.get(account) {
+                    let _ = tx.send(AccountCommand::Sync);
+                }
+            },
+        ));
+        tokio::spawn(dispatch(
+            commands_rx,
+            accounts,
+            drafts_tx,
+            store.clone(),
+            events,
+        ));
         Ok((Engine { commands, store }, events_rx))
     }
 
@@ -145,48 +250,65 @@ impl Engine {
 
 async fn dispatch(
     mut commands: mpsc::UnboundedReceiver<Command>,
-    accounts: HashMap<String, mpsc::UnboundedSender<AccountCommand>>,
+    accounts: HashMap<String, AccountHandle>,
+    drafts: mpsc::UnboundedSender<DraftCommand>,
     store: SharedStore,
     events: mpsc::UnboundedSender<Event>,
 ) {
+    let syncs: HashMap<String, mpsc::UnboundedSender<AccountCommand>> = accounts
+        .iter()
+        .map(|(id, a)| (id.clone(), a.commands.clone()))
+        .collect();
     while let Some(command) = commands.recv().await {
         let result = match command {
             Command::Shutdown => {
-                for tx in accounts.values() {
+                for tx in syncs.values() {
                     let _ = tx.send(AccountCommand::Shutdown);
                 }
                 return;
             }
             Command::SyncAll => {
-                for tx in accounts.values() {
-                    let _ = tx.send(AccountCommand::Sync);
+                for a in accounts.values() {
+                    let _ = a.commands.send(AccountCommand::Sync);
+                    a.outbox.notify_one();
                 }
                 Ok(())
             }
             Command::FetchBody(id) => {
-                route(
-                    &store,
-                    &accounts,
-                    id,
-                    AccountCommand::FetchBody(id),
-                    &events,
-                )
-                .await
+                route(&store, &syncs, id, AccountCommand::FetchBody(id), &events).await
             }
             Command::SetFlags { ids, add, remove } => {
-                local(&store, &accounts, ids, move |s, ids| {
+                local(&store, &syncs, ids, move |s, ids| {
                     s.local_set_flags(ids, add, remove)
                 })
                 .await
             }
             Command::Move { ids, to } => {
-                local(&store, &accounts, ids, move |s, ids| s.local_move(ids, to)).await
+                local(&store, &syncs, ids, move |s, ids| s.local_move(ids, to)).await
             }
             Command::Copy { ids, to } => {
-                local(&store, &accounts, ids, move |s, ids| s.local_copy(ids, to)).await
+                local(&store, &syncs, ids, move |s, ids| s.local_copy(ids, to)).await
             }
-            Command::Delete(ids) => {
-                local(&store, &accounts, ids, |s, ids| s.local_delete(ids)).await
+            Command::Delete(ids) => local(&store, &syncs, ids, |s, ids| s.local_delete(ids)).await,
+            Command::Send { compose, draft } => {
+                send(&store, &accounts, &drafts, &events, &compose, draft).await
+            }
+            Command::SaveDraft { id, compose } => {
+                let _ = drafts.send(DraftCommand::Save { id, compose });
+                Ok(())
+            }
+            Command::DiscardDraft { id, account } => {
+                let _ = drafts.send(DraftCommand::Discard { id, account });
+                Ok(())
+            }
+            Command::RetryOutgoing(id) => {
+                outgoing(&store, &accounts, &events, id, move |s| s.outbox_retry(id)).await
+            }
+            Command::DiscardOutgoing(id) => {
+                outgoing(&store, &accounts, &events, id, move |s| {
+                    s.outbox_discard(id)
+                })
+                .await
             }
             Command::Search {
                 query,
@@ -208,6 +330,56 @@ async fn dispatch(
             let _ = events.send(Event::Error(e));
         }
     }
+}
+
+/// Puts a message in the outbox (durable before anything else happens), drops the draft it
+/// was written as, and wakes the account's outbox.
+async fn send(
+    store: &SharedStore,
+    accounts: &HashMap<String, AccountHandle>,
+    drafts: &mpsc::UnboundedSender<DraftCommand>,
+    events: &mpsc::UnboundedSender<Event>,
+    compose: &Compose,
+    draft: Option<DraftId>,
+) -> Result<(), EngineError> {
+    let handle = accounts
+        .get(&compose.account)
+        .ok_or_else(|| EngineError::NoSuchAccount(compose.account.clone()))?;
+    outbox::queue(store, compose).await?;
+    let _ = events.send(Event::OutboxChanged {
+        account: handle.account.id.clone(),
+    });
+    if let Some(id) = draft {
+        let _ = drafts.send(DraftCommand::Discard {
+            id,
+            account: handle.account.id.clone(),
+        });
+    }
+    handle.outbox.notify_one();
+    Ok(())
+}
+
+/// A user decision on an outbox entry; wakes that account's outbox.
+async fn outgoing(
+    store: &SharedStore,
+    accounts: &HashMap<String, AccountHandle>,
+    events: &mpsc::UnboundedSender<Event>,
+    id: OutboxId,
+    f: impl FnOnce(&mut Store) -> Result<bool, StoreError> + Send + 'static,
+) -> Result<(), EngineError> {
+    let account = with_store(store, move |s| {
+        let account = s.outbox_item(id)?.map(|i| i.account);
+        f(s)?;
+        Ok(account)
+    })
+    .await?;
+    if let Some(handle) = account.as_deref().and_then(|a| accounts.get(a)) {
+        let _ = events.send(Event::OutboxChanged {
+            account: handle.account.id.clone(),
+        });
+        handle.outbox.notify_one();
+    }
+    Ok(())
 }
 
 /// Applies a local action to the store at once, then nudges the accounts to replay it.
@@ -268,13 +440,13 @@ async fn account_task(
     store: SharedStore,
     events: mpsc::UnboundedSender<Event>,
     mut commands: mpsc::UnboundedReceiver<AccountCommand>,
+    outbox: Arc<Notify>,
 ) {
-    let Incoming::Imap(server) = account.incoming.clone() else {
-        let _ = events.send(Event::Offline {
-            account: account.id.clone(),
-            error: EngineError::Unsupported,
-        });
-        return;
+    let server = match account.incoming.clone() {
+        Incoming::Imap(server) => server,
+        Incoming::Pop3(_) => {
+            return pop3_account_task(account, store, events, commands, outbox).await;
+        }
     };
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -285,11 +457,15 @@ async fn account_task(
             let _ = events.send(Event::Online {
                 account: account.id.clone(),
             });
+            // Back online: whatever waits in the outbox can go now.
+            outbox.notify_one();
             let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
             let idle = tokio::spawn(idle_inbox(server.clone(), password, idle_tx));
             let outcome = async {
                 loop {
                     full_sync(&mut session, &store, &account, &events).await?;
+                    // The folder list is known now: accepted mail can be filed in Sent.
+                    outbox.notify_one();
                     let next = tokio::select! {
                         c = commands.recv() => c,
                         // A closed channel (no IDLE on this server) disables this branch.
@@ -443,8 +619,11 @@ async fn idle_inbox(
     changed: mpsc::UnboundedSender<()>,
 ) {
     let mut backoff = Duration::from_secs(1);
-    let mut reconnecting = false;
+    let mut first_attempt = true;
     loop {
+        // Any attempt after the first (even if the first never got through) may have missed
+        // changes, and the account's own connection has likely died too: a sync finds out.
+        let catch_up = !std::mem::replace(&mut first_attempt, false);
         let result: Result<(), ImapError> = async {
             let mut session = imap::connect(&server, &password).await?;
             if !session.has("IDLE") {
@@ -453,9 +632,7 @@ async fn idle_inbox(
             }
             session.select("INBOX", None).await?;
             backoff = Duration::from_secs(1);
-            // Changes may have happened while we were away, and the account's own
-            // connection has likely died too: a sync finds out either way.
-            if std::mem::replace(&mut reconnecting, true) && changed.send(()).is_err() {
+            if catch_up && changed.send(()).is_err() {
                 return Ok(());
             }
             loop {
@@ -474,5 +651,94 @@ async fn idle_inbox(
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(300));
+    }
+}
+
+/// A POP3 account: download into the local Inbox now, then every `POLL_EVERY` or when
+/// asked. Its folders live only in the store, so local actions need no replay.
+async fn pop3_account_task(
+    account: Account,
+    store: SharedStore,
+    events: mpsc::UnboundedSender<Event>,
+    mut commands: mpsc::UnboundedReceiver<AccountCommand>,
+    outbox: Arc<Notify>,
+) {
+    let _ = events.send(Event::FolderListChanged {
+        account: account.id.clone(),
+    });
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let result = async {
+            let password = secrets::password_async(account.incoming_secret_key()).await?;
+            let inbox = {
+                let id = account.id.clone();
+                with_store(&store, move |s| s.folder_by_role(&id, FolderRole::Inbox)).await?
+            };
+            let (acc, folder) = (account.id.clone(), inbox.map_or(0, |f| f.id));
+            let report = sync::pop3::sync_pop3(&store, &account, &password, |done, total| {
+                let _ = events.send(Event::SyncProgress {
+                    account: acc.clone(),
+                    folder,
+                    progress: Progress {
+                        fetched: u32::try_from(done).unwrap_or(u32::MAX),
+                        total: u32::try_from(total).unwrap_or(u32::MAX),
+                    },
+                });
+            })
+            .await?;
+            Ok::<_, EngineError>((report, folder))
+        }
+        .await;
+        let wait = match result {
+            Ok((report, folder)) => {
+                backoff = Duration::from_secs(1);
+                let _ = events.send(Event::Online {
+                    account: account.id.clone(),
+                });
+                outbox.notify_one();
+                if report.downloaded > 0 {
+                    let _ = events.send(Event::FolderChanged {
+                        account: account.id.clone(),
+                        folder,
+                    });
+                    let _ = events.send(Event::NewMail {
+                        account: account.id.clone(),
+                        folder,
+                        count: report.downloaded as u32,
+                    });
+                }
+                Some(POLL_EVERY)
+            }
+            Err(error) => {
+                let retry =
+                    matches!(&error, EngineError::Sync(SyncError::Pop3(e)) if e.is_transient());
+                let _ = events.send(Event::Offline {
+                    account: account.id.clone(),
+                    error,
+                });
+                let wait = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+                // Wrong settings or password: wait for the user to ask again.
+                retry.then_some(wait)
+            }
+        };
+        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        loop {
+            let next = match deadline {
+                Some(at) => tokio::select! {
+                    c = commands.recv() => c,
+                    _ = tokio::time::sleep_until(at) => Some(AccountCommand::Sync),
+                },
+                None => commands.recv().await,
+            };
+            match next {
+                None | Some(AccountCommand::Shutdown) => return,
+                // Bodies come with the download: nothing to fetch on demand.
+                Some(AccountCommand::FetchBody(id)) => {
+                    let _ = events.send(Event::BodyReady(id));
+                }
+                Some(AccountCommand::Sync) => break,
+            }
+        }
     }
 }

@@ -4,13 +4,18 @@
 //! local store and every network connection.
 
 pub mod account;
+pub mod compose;
+pub mod drafts;
 pub mod engine;
+pub mod fault;
 pub mod imap;
 pub mod mime;
 pub mod net;
+pub mod outbox;
 pub mod pop3;
 pub mod profile;
 pub mod secrets;
+pub mod smtp;
 pub mod store;
 pub mod sync;
 pub mod tls;

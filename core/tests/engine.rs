@@ -47,6 +47,7 @@ async fn start_engine(
     .expect("the test session's Secret Service stores the password");
     Config {
         accounts: vec![account.clone()],
+        ..Config::default()
     }
     .save(&profile.config_path())
     .unwrap();

@@ -13,7 +13,10 @@ mod depth;
 mod headers;
 pub mod html;
 mod repair;
+mod summary;
 mod text;
+
+pub use summary::{Summary, summarize};
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -355,6 +355,46 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a draft's copy in a Drafts folder: rows of `folder` with Message-ID `old`
+    /// are deleted for good (a copy not uploaded yet is simply never uploaded) and `new`, if
+    /// given, is stored and its upload queued; `upload` false keeps it local (POP3 accounts).
+    /// One transaction, so the folder never shows both or neither.
+    pub fn replace_draft_copy(
+        &mut self,
+        folder: FolderId,
+        old: Option<&str>,
+        new: Option<(&NewMessage, &[u8], &str)>,
+        upload: bool,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let tx = self.write_tx()?;
+        if let Some(old) = old {
+            let ids: Vec<MessageId> = tx
+                .prepare_cached("SELECT id FROM message WHERE folder = ?1 AND message_id = ?2")?
+                .query_map(params![folder, old], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for id in ids {
+                if let Some(row) = load_row(&tx, id)? {
+                    if upload {
+                        expunge_row(&tx, &row)?;
+                    } else {
+                        tx.prepare_cached("DELETE FROM message WHERE id = ?1")?
+                            .execute([id])?;
+                    }
+                }
+            }
+        }
+        let mut created = None;
+        if let Some((msg, raw, index_text)) = new {
+            let (id, account) = insert_with_body(&tx, folder, msg, raw, index_text)?;
+            if upload {
+                enqueue(&tx, &account, &PendingOp::Append { folder, local: id })?;
+            }
+            created = Some(id);
+        }
+        tx.commit()?;
+        Ok(created)
+    }
+
     /// Stores a message written here (a draft, a sent copy) as a local-only row with its raw
     /// bytes and queues its upload; `msg.uid` is ignored. Returns the new row's id.
     pub fn local_append(
@@ -365,21 +405,33 @@ impl Store {
         index_text: &str,
     ) -> Result<MessageId, StoreError> {
         let tx = self.write_tx()?;
-        let key = folder_key(&tx, folder)?;
-        let threader = Threader {
-            account: &key.account,
-        };
-        let mut alloc = Ids::load(&tx)?;
-        let (id, fts) = insert_row(&tx, &mut alloc, &threader, folder, None, msg, index_text)?;
-        add_counts(&tx, folder, 1, i64::from(!msg.flags.contains(Flags::SEEN)))?;
-        insert_fts(&tx, &mut [fts])?;
-        alloc.save(&tx)?;
-        tx.prepare_cached("INSERT INTO body (message, raw) VALUES (?1, ?2)")?
-            .execute(params![id, raw])?;
-        tx.prepare_cached("UPDATE message SET has_body = 1 WHERE id = ?1")?
-            .execute([id])?;
-        enqueue(&tx, &key.account, &PendingOp::Append { folder, local: id })?;
+        let (id, account) = insert_with_body(&tx, folder, msg, raw, index_text)?;
+        enqueue(&tx, &account, &PendingOp::Append { folder, local: id })?;
         tx.commit()?;
         Ok(id)
     }
+}
+
+/// Inserts a local-only row with its raw bytes, indexed; returns it and its account.
+pub(super) fn insert_with_body(
+    tx: &Connection,
+    folder: FolderId,
+    msg: &NewMessage,
+    raw: &[u8],
+    index_text: &str,
+) -> Result<(MessageId, String), StoreError> {
+    let key = folder_key(tx, folder)?;
+    let threader = Threader {
+        account: &key.account,
+    };
+    let mut alloc = Ids::load(tx)?;
+    let (id, fts) = insert_row(tx, &mut alloc, &threader, folder, None, msg, index_text)?;
+    add_counts(tx, folder, 1, i64::from(!msg.flags.contains(Flags::SEEN)))?;
+    insert_fts(tx, &mut [fts])?;
+    alloc.save(tx)?;
+    tx.prepare_cached("INSERT INTO body (message, raw) VALUES (?1, ?2)")?
+        .execute(params![id, raw])?;
+    tx.prepare_cached("UPDATE message SET has_body = 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok((id, key.account))
 }

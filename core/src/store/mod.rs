@@ -6,11 +6,14 @@
 //! all. WAL with `synchronous=NORMAL`: a committed transaction survives a process kill (it may
 //! be lost on power failure, which only costs a resync or a repeated user action).
 
+mod drafts;
 mod folders;
 mod ids;
 mod local;
 mod messages;
+mod outbox;
 mod paging;
+mod pop3;
 mod queue;
 mod rows;
 pub mod schema;
@@ -25,6 +28,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
+pub use drafts::{DraftAttachment, DraftId, StoredDraft};
+pub use outbox::{Envelope, NewOutgoing, OutboxId, OutboxItem, OutboxState, OutgoingBytes};
+pub use pop3::{LocalCopy, Pop3Download, Pop3Seen};
 pub use queue::OpStatus;
 
 pub type FolderId = i64;

@@ -157,8 +157,72 @@ CREATE TRIGGER fts_pending_delete AFTER DELETE ON message BEGIN
 END;
 "#;
 
+/// Step 4: what Tern writes and downloads itself. The outbox (a message is stored here before
+/// any network I/O and walks queued -> submitting -> accepted -> copied to Sent -> done),
+/// drafts with their attachments, and the UIDLs a POP3 account has already stored.
+const V4: &str = r#"
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    account      TEXT NOT NULL,
+    message_id   TEXT NOT NULL,      -- without angle brackets; the Sent copy is found by it
+    raw          BLOB NOT NULL,      -- exactly the bytes submitted (no Bcc header)
+    bcc_header   TEXT,               -- the folded Bcc line the Sent copy carries on top
+    envelope     TEXT NOT NULL,      -- JSON: {"from": ..., "to": [...]} (Bcc included)
+    subject      TEXT NOT NULL,      -- for the Outbox list
+    state        TEXT NOT NULL,      -- outbox.rs OutboxState
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL DEFAULT 0, -- unix seconds
+    last_error   TEXT,
+    created      INTEGER NOT NULL,
+    updated      INTEGER NOT NULL
+);
+CREATE INDEX outbox_account ON outbox (account, state);
+
+CREATE TABLE draft (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    account     TEXT NOT NULL,
+    compose     TEXT NOT NULL,       -- JSON of the compose model, attachments by reference
+    updated     INTEGER NOT NULL,    -- unix milliseconds of the last local save
+    server_message_id TEXT,          -- Message-ID of the copy last saved to the server
+    server_saved      INTEGER        -- unix milliseconds of that save
+);
+CREATE TABLE draft_attachment (
+    draft        INTEGER NOT NULL REFERENCES draft (id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    PRIMARY KEY (draft, position)
+) WITHOUT ROWID;
+
+-- A row is written in the same transaction as the message it names, so a UIDL is never
+-- seen without its message stored. `message` is NULL once the local copy is deleted (any
+-- path: expunge, emptied Trash, folder removal), which "delete from server when deleted
+-- here" acts on.
+CREATE TABLE pop3_seen (
+    account      TEXT NOT NULL,
+    uidl         TEXT NOT NULL,
+    message      INTEGER,
+    downloaded   INTEGER NOT NULL,   -- unix seconds, for "delete from server after N days"
+    PRIMARY KEY (account, uidl)
+) WITHOUT ROWID;
+CREATE INDEX pop3_seen_message ON pop3_seen (message) WHERE message IS NOT NULL;
+CREATE TRIGGER pop3_seen_local_delete AFTER DELETE ON message BEGIN
+    UPDATE pop3_seen SET message = NULL WHERE message = OLD.id;
+END;
+-- Accounts whose mail is downloaded by POP3: their folders exist only here, so no local
+-- action on them may queue a server operation (RAISE(IGNORE) skips the insert silently).
+CREATE TABLE pop3_account (
+    account TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TRIGGER pop3_account_no_server_ops BEFORE INSERT ON pending_op
+WHEN EXISTS (SELECT 1 FROM pop3_account WHERE account = NEW.account) BEGIN
+    SELECT RAISE(IGNORE);
+END;
+"#;
+
 /// Every migration step, oldest first; step `i` brings `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Runs the steps the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 //! Order matters: pending local operations are replayed before a folder is synced, so
 //! the server already holds the user's changes when we read its state back.
 
+pub mod pop3;
 mod replay;
 
 pub use replay::replay_pending;
@@ -25,6 +26,11 @@ pub enum SyncError {
     StorePoisoned,
     #[error("the folder {0:?} is no longer on the server")]
     FolderGone(String),
+    #[error(transparent)]
+    Pop3(#[from] crate::pop3::Pop3Error),
+    /// A POP3 operation was asked of an account that reads mail another way.
+    #[error("account {0:?} is not a POP3 account")]
+    NotPop3(String),
 }
 
 /// Runs `f` on the store from a blocking thread, so SQLite never stalls the network tasks.
