@@ -1,264 +1,282 @@
-//! The top of the GUI: one window showing the local store (folders and the newest
-//! messages of the selected folder) while the engine syncs in the background.
+//! The top of the app: the profile, the engine connection, the GUI settings and the
+//! screen being shown. Screens get their messages here and answer with actions.
 
-use crate::i18n::{tr, tr_args};
-use iced::widget::{button, column, container, row, rule, scrollable, text};
-use iced::{Element, Length, Subscription, Task};
+use crate::engine::{self, Handle};
+use crate::i18n::tr;
+use crate::screen::mailbox::folders::AccountInfo;
+use crate::screen::mailbox::format::Dates;
+use crate::screen::mailbox::{self, ComposeRequest, Mailbox};
+use crate::screen::welcome;
+use crate::settings::Settings;
+use crate::theme;
+use iced::theme::Mode;
+use iced::widget::container;
+use iced::{Element, Size, Subscription, Task, Theme, window};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 use tern_core::account::Config;
-use tern_core::engine::{Engine, Event};
 use tern_core::profile::Profile;
-use tern_core::store::{Folder, FolderId, FolderRole, MessageRow, SortOrder};
-use tokio::sync::mpsc;
 
-pub fn run(profile: Option<PathBuf>) -> iced::Result {
-    // The engine's tasks run on a runtime of their own, alive as long as the window.
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return Ok(());
-        }
-    };
-    let _guard = runtime.enter();
+/// Set to make the app print `tern: list painted` once the first message list has been
+/// drawn (the GUI benchmark times start-up with it).
+pub const REPORT_FIRST_LIST_ENV: &str = "TERN_REPORT_FIRST_LIST";
+
+/// What the command line asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--profile DIR`; else `TERN_PROFILE` or the OS default.
+    pub profile: Option<PathBuf>,
+    /// A `mailto:` URL to compose to.
+    pub mailto: Option<String>,
+}
+
+/// Runs the app until its window closes.
+pub fn run(options: Options) -> iced::Result {
     iced::application(
-        move || State::boot(profile.clone()),
+        move || State::boot(options.clone()),
         State::update,
         State::view,
     )
-    .title(|_: &State| tr("app-title"))
+    .title(State::title)
+    .theme(State::theme)
     .subscription(State::subscription)
-    .window_size((1100.0, 700.0))
+    .window(window::Settings {
+        size: Size::new(1280.0, 800.0),
+        min_size: Some(Size::new(820.0, 520.0)),
+        ..window::Settings::default()
+    })
     .run()
 }
 
-struct State {
-    profile_dir: String,
-    /// Account ids from the profile's config, in the config's order.
-    accounts: Vec<String>,
-    engine: Option<(Engine, mpsc::UnboundedReceiver<Event>)>,
-    error: Option<String>,
-    folders: Vec<Folder>,
-    selected: Option<FolderId>,
-    messages: Vec<MessageRow>,
-    status: Vec<String>,
+/// The screen in the window.
+pub enum Screen {
+    /// The engine is opening.
+    Loading,
+    /// No account yet, or the engine could not start (the reason).
+    Welcome(Option<String>),
+    Mailbox(Box<Mailbox>),
 }
 
-#[derive(Debug, Clone)]
-enum Message {
-    Tick,
-    SelectFolder(FolderId),
+#[derive(Clone, Debug)]
+pub enum Message {
+    Engine(engine::Event),
+    Mailbox(mailbox::Message),
+    /// Start the composer. The composer screen (its own window) is another part of the
+    /// app; this is the hook it plugs into.
+    Compose(ComposeRequest),
+    SystemTheme(Mode),
+    FirstListPainted,
+}
+
+/// See the module docs.
+pub struct State {
+    profile: Option<PathBuf>,
+    profile_dir: String,
+    settings_path: Option<PathBuf>,
+    pub settings: Settings,
+    accounts: Vec<AccountInfo>,
+    pub screen: Screen,
+    system_dark: bool,
+    mailto: Option<String>,
+    dates: Dates,
+    report_first_list: bool,
+}
+
+fn account_infos(config: &Config) -> Vec<AccountInfo> {
+    config
+        .accounts
+        .iter()
+        .map(|a| AccountInfo {
+            id: a.id.clone(),
+            name: if a.display_name.trim().is_empty() {
+                a.email.clone()
+            } else {
+                a.display_name.clone()
+            },
+            email: a.email.clone(),
+        })
+        .collect()
 }
 
 impl State {
-    fn boot(profile: Option<PathBuf>) -> (State, Task<Message>) {
+    /// Reads the profile's config and settings; the engine opens in the subscription.
+    pub fn boot(options: Options) -> (State, Task<Message>) {
         let mut state = State {
+            profile: options.profile.clone(),
             profile_dir: String::new(),
+            settings_path: None,
+            settings: Settings::default(),
             accounts: Vec::new(),
-            engine: None,
-            error: None,
-            folders: Vec::new(),
-            selected: None,
-            messages: Vec::new(),
-            status: Vec::new(),
+            screen: Screen::Loading,
+            system_dark: false,
+            mailto: options.mailto,
+            dates: Dates::local(),
+            report_first_list: std::env::var_os(REPORT_FIRST_LIST_ENV).is_some(),
         };
-        match Profile::open(profile) {
+        match Profile::open(options.profile) {
             Ok(profile) => {
                 state.profile_dir = profile.dir().display().to_string();
-                if let Ok(config) = Config::load(&profile.config_path()) {
-                    state.accounts = config.accounts.into_iter().map(|a| a.id).collect();
+                let path = Settings::path(profile.dir());
+                state.settings = Settings::load(&path);
+                state.settings_path = Some(path);
+                match Config::load(&profile.config_path()) {
+                    Ok(config) => state.accounts = account_infos(&config),
+                    Err(e) => state.screen = Screen::Welcome(Some(e.to_string())),
                 }
-                match Engine::open(&profile) {
-                    Ok(engine) => state.engine = Some(engine),
-                    Err(e) => state.error = Some(e.to_string()),
-                }
             }
-            Err(e) => state.error = Some(e.to_string()),
+            Err(e) => state.screen = Screen::Welcome(Some(e.to_string())),
         }
-        state.refresh();
-        (state, Task::none())
+        (state, iced::system::theme().map(Message::SystemTheme))
     }
 
-    fn update(&mut self, message: Message) {
-        match message {
-            Message::Tick => {
-                self.drain_events();
-                self.refresh();
-            }
-            Message::SelectFolder(id) => {
-                self.selected = Some(id);
-                self.refresh();
-            }
-        }
-    }
-
-    fn drain_events(&mut self) {
-        let Some((_, events)) = &mut self.engine else {
-            return;
-        };
-        while let Ok(event) = events.try_recv() {
-            let line = match event {
-                Event::Online { account } => {
-                    tr_args("status-online", &[("account", account.into())])
-                }
-                Event::Offline { account, error } => tr_args(
-                    "status-offline",
-                    &[
-                        ("account", account.into()),
-                        ("reason", error.to_string().into()),
-                    ],
-                ),
-                Event::SyncProgress {
-                    account, progress, ..
-                } => tr_args(
-                    "status-syncing",
-                    &[
-                        ("account", account.into()),
-                        ("fetched", progress.fetched.into()),
-                        ("total", progress.total.into()),
-                    ],
-                ),
-                _ => continue,
-            };
-            self.status.push(line);
-            if self.status.len() > 3 {
-                self.status.remove(0);
-            }
-        }
-    }
-
-    /// Reads what the view shows from the store: cheap (one page), so done on each tick.
-    fn refresh(&mut self) {
-        let Some((engine, _)) = &self.engine else {
-            return;
-        };
-        let store = engine.store();
-        let Ok(store) = store.lock() else { return };
-        self.folders = self
-            .accounts
-            .iter()
-            .flat_map(|a| store.folders(a).unwrap_or_default())
-            .collect();
-        // Inbox first, then the other special folders, then the user's own by name.
-        self.folders.sort_by_key(|f| {
-            let rank = match f.role {
-                Some(FolderRole::Inbox) => 0,
-                Some(FolderRole::Drafts) => 1,
-                Some(FolderRole::Sent) => 2,
-                Some(FolderRole::Archive) => 3,
-                Some(FolderRole::Junk) => 4,
-                Some(FolderRole::Trash) => 5,
-                None => 6,
-            };
-            (f.account.clone(), rank, f.name.to_lowercase())
-        });
-        if self.selected.is_none() {
-            self.selected = self
-                .folders
-                .iter()
-                .find(|f| f.role == Some(FolderRole::Inbox))
-                .map(|f| f.id);
-        }
-        if let Some(id) = self.selected {
-            self.messages = store
-                .page(id, 0, 100, SortOrder::DateDesc)
-                .unwrap_or_default();
-        }
-    }
-
-    fn subscription(&self) -> Subscription<Message> {
-        iced::time::every(Duration::from_millis(500)).map(|_| Message::Tick)
-    }
-
-    fn view(&self) -> Element<'_, Message> {
-        if let Some(error) = &self.error {
-            return container(text(tr_args(
-                "error-engine",
-                &[("reason", error.clone().into())],
-            )))
-            .padding(24)
-            .into();
-        }
-        if self.folders.is_empty() {
-            return container(
-                column![
-                    text(tr("welcome-title")).size(28),
-                    text(tr("welcome-no-accounts")),
-                    text(tr_args(
-                        "welcome-profile",
-                        &[("path", self.profile_dir.clone().into())]
-                    ))
-                    .size(13),
-                ]
-                .spacing(12),
-            )
-            .padding(32)
-            .into();
-        }
-        let folders = self.folders.iter().fold(
-            column![text(tr("folders-heading")).size(16)].spacing(4),
-            |col, f| {
-                let label = if f.unread > 0 {
-                    tr_args(
-                        "folder-unread",
-                        &[("name", f.name.clone().into()), ("unread", f.unread.into())],
-                    )
-                } else {
-                    f.name.clone()
-                };
-                col.push(
-                    button(text(label).size(14))
-                        .width(Length::Fill)
-                        .style(if Some(f.id) == self.selected {
-                            button::primary
-                        } else {
-                            button::text
-                        })
-                        .on_press(Message::SelectFolder(f.id)),
-                )
-            },
+    /// A state on an engine the caller opened (tests, benchmarks): the mailbox at once.
+    pub fn with_engine(
+        profile: &Profile,
+        engine: Handle,
+        settings: Settings,
+        dates: Dates,
+    ) -> State {
+        let accounts = Config::load(&profile.config_path())
+            .map(|c| account_infos(&c))
+            .unwrap_or_default();
+        let mailbox = Mailbox::new(
+            engine,
+            profile.dir().to_path_buf(),
+            accounts.clone(),
+            &settings,
+            dates,
         );
-        let messages: Element<'_, Message> = if self.messages.is_empty() {
-            text(tr("messages-empty")).into()
-        } else {
-            scrollable(self.messages.iter().fold(column![].spacing(6), |col, m| {
-                let from = m
-                    .from
-                    .first()
-                    .map(|a| a.name.clone().unwrap_or_else(|| a.email.clone()))
-                    .unwrap_or_default();
-                let subject = if m.subject.is_empty() {
-                    tr("no-subject")
-                } else {
-                    m.subject.clone()
+        State {
+            profile: Some(profile.dir().to_path_buf()),
+            profile_dir: profile.dir().display().to_string(),
+            settings_path: Some(Settings::path(profile.dir())),
+            settings,
+            accounts,
+            screen: Screen::Mailbox(Box::new(mailbox)),
+            system_dark: false,
+            mailto: None,
+            dates,
+            report_first_list: false,
+        }
+    }
+
+    /// The mailbox, when it is the screen.
+    pub fn mailbox(&self) -> Option<&Mailbox> {
+        match &self.screen {
+            Screen::Mailbox(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        tr("app-title")
+    }
+
+    pub fn theme(&self) -> Theme {
+        self.settings.theme.theme(self.system_dark)
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        Subscription::batch([
+            engine::connect(self.profile.clone()).map(Message::Engine),
+            iced::system::theme_changes().map(Message::SystemTheme),
+        ])
+    }
+
+    fn save_settings(&self) {
+        if let Some(path) = &self.settings_path
+            && let Err(e) = self.settings.save(path)
+        {
+            tracing::warn!("{e}");
+        }
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Engine(engine::Event::Connected(handle)) => self.connected(handle),
+            Message::Engine(engine::Event::Failed(reason)) => {
+                self.screen = Screen::Welcome(Some(reason));
+                Task::none()
+            }
+            Message::Engine(engine::Event::Core(event)) => match &mut self.screen {
+                Screen::Mailbox(m) => m.event(event).map(Message::Mailbox),
+                _ => Task::none(),
+            },
+            Message::Mailbox(mailbox::Message::CycleTheme) => {
+                self.settings.theme = self.settings.theme.next();
+                self.save_settings();
+                Task::none()
+            }
+            Message::Mailbox(message) => {
+                let Screen::Mailbox(m) = &mut self.screen else {
+                    return Task::none();
                 };
-                let date = chrono::DateTime::from_timestamp(m.date, 0)
-                    .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default();
-                col.push(row![
-                    text(from).width(Length::FillPortion(2)),
-                    text(subject).width(Length::FillPortion(5)),
-                    text(date).width(Length::FillPortion(2)),
-                ])
-            }))
-            .into()
-        };
-        let status = self
-            .status
-            .iter()
-            .fold(column![], |col, s| col.push(text(s.clone()).size(12)));
-        column![
-            row![
-                container(scrollable(folders)).width(260).padding(12),
-                rule::vertical(1),
-                container(column![text(tr("messages-heading")).size(16), messages].spacing(8))
-                    .padding(12)
-                    .width(Length::Fill),
-            ]
-            .height(Length::Fill),
-            container(status).padding(8),
-        ]
-        .into()
+                let before = self.settings.clone();
+                let action = m.update(message, &mut self.settings);
+                if self.settings != before {
+                    self.save_settings();
+                }
+                match action {
+                    mailbox::Action::None => Task::none(),
+                    mailbox::Action::Run(task) => task.map(Message::Mailbox),
+                    mailbox::Action::Compose(request) => Task::done(Message::Compose(request)),
+                }
+            }
+            // The composer screen takes this when it exists (another part of issue 4).
+            Message::Compose(_request) => Task::none(),
+            Message::SystemTheme(mode) => {
+                self.system_dark = mode == Mode::Dark;
+                Task::none()
+            }
+            Message::FirstListPainted => {
+                let mut out = std::io::stdout();
+                let _ = writeln!(out, "tern: list painted");
+                let _ = out.flush();
+                Task::none()
+            }
+        }
+    }
+
+    fn connected(&mut self, handle: Handle) -> Task<Message> {
+        if matches!(self.screen, Screen::Welcome(Some(_))) {
+            return Task::none();
+        }
+        if self.accounts.is_empty() {
+            self.screen = Screen::Welcome(None);
+            return Task::none();
+        }
+        let dir = PathBuf::from(&self.profile_dir);
+        let mailbox = Mailbox::new(
+            handle,
+            dir,
+            self.accounts.clone(),
+            &self.settings,
+            self.dates,
+        );
+        let has_rows = mailbox.list.total() > 0;
+        self.screen = Screen::Mailbox(Box::new(mailbox));
+        let mut tasks = Vec::new();
+        if let Some(url) = self.mailto.take() {
+            tasks.push(Task::done(Message::Compose(ComposeRequest::MailTo(url))));
+        }
+        if self.report_first_list && has_rows {
+            self.report_first_list = false;
+            // A screenshot is taken from a full render of the current frame: once it
+            // is back, the list has been drawn.
+            tasks.push(
+                window::latest()
+                    .and_then(window::screenshot)
+                    .map(|_| Message::FirstListPainted),
+            );
+        }
+        Task::batch(tasks)
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        match &self.screen {
+            Screen::Loading => container("").style(theme::pane).into(),
+            Screen::Welcome(error) => welcome::view(&self.profile_dir, error.as_deref()),
+            Screen::Mailbox(m) => m.view(&self.settings, &self.theme()).map(Message::Mailbox),
+        }
     }
 }

@@ -43,17 +43,67 @@ pub fn tr(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Every `.rs` file under `dir`, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+
+    /// The text after each call of `name(` (a whole identifier, not the end of a longer one).
+    fn after_calls<'a>(source: &'a str, name: &str) -> Vec<&'a str> {
+        let pattern = format!("{name}(");
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(pos) = source[from..].find(&pattern) {
+            let at = from + pos;
+            let before = source[..at].chars().next_back();
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                out.push(source[at + pattern.len()..].trim_start());
+            }
+            from = at + pattern.len();
+        }
+        out
+    }
+
     #[test]
     fn the_english_file_parses_and_every_id_used_exists() {
         assert!(fluent_bundle::FluentResource::try_new(super::EN.to_owned()).is_ok());
-        let source = include_str!("main.rs").to_owned() + include_str!("app.rs");
-        for id in source
-            .split("tr(\"")
-            .skip(1)
-            .chain(source.split("tr_args(\"").skip(1))
-        {
-            let id = id.split('"').next().unwrap_or_default();
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        assert!(files.len() > 10, "the sources were found");
+        let mut checked = 0;
+        let mut check = |id: &str| {
             assert!(super::bundle().has_message(id), "missing Fluent id {id}");
+            checked += 1;
+        };
+        for source in &files {
+            for call in after_calls(source, "tr")
+                .into_iter()
+                .chain(after_calls(source, "tr_args"))
+            {
+                if let Some(rest) = call.strip_prefix('"') {
+                    check(rest.split('"').next().unwrap_or_default());
+                } else if let Some(arms) = call.strip_prefix("match ") {
+                    // An id picked by a match: every arm's string.
+                    let arms = arms.split("})").next().unwrap_or_default();
+                    for id in arms.split("=> \"").skip(1) {
+                        check(id.split('"').next().unwrap_or_default());
+                    }
+                }
+            }
         }
+        assert!(checked > 50, "ids were found in the sources ({checked})");
     }
 }

@@ -1,12 +1,10 @@
 //! Tern, a desktop email client.
 //!
-//! Usage: `tern [--profile DIR]`. The profile folder holds the config and the local store;
-//! it defaults to the OS's data folder (or `TERN_PROFILE`).
-
-mod app;
-mod i18n;
+//! Usage: `tern [--profile DIR] [mailto:ADDRESS]`. The profile folder holds the config and
+//! the local store; it defaults to the OS's data folder (or `TERN_PROFILE`).
 
 use std::path::PathBuf;
+use tern::app::{self, Options};
 
 fn main() -> iced::Result {
     tracing_subscriber::fmt()
@@ -15,14 +13,18 @@ fn main() -> iced::Result {
                 .unwrap_or_else(|_| "warn,tern=info,tern_core=info".into()),
         )
         .init();
-    let mut profile = None;
+    let mut options = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--profile" {
-            profile = args.next().map(PathBuf::from);
+            options.profile = args.next().map(PathBuf::from);
         } else if let Some(dir) = arg.strip_prefix("--profile=") {
-            profile = Some(PathBuf::from(dir));
+            options.profile = Some(PathBuf::from(dir));
+        } else if arg.to_ascii_lowercase().starts_with("mailto:") {
+            options.mailto = Some(arg);
+        } else {
+            tracing::warn!("ignoring unknown argument {arg:?}");
         }
     }
-    app::run(profile)
+    app::run(options)
 }

@@ -57,12 +57,18 @@ fn now_millis() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// What identifies an attachment set without comparing its bytes: the buffers are shared
-/// (`Arc`), so the same attachments keep the same pointers between saves.
-fn fingerprint(attachments: &[Attachment]) -> Vec<(String, usize, usize)> {
-    attachments
+/// What identifies an attachment set (and a forwarded message) without comparing bytes: the
+/// buffers are shared (`Arc`), so the same attachments keep the same pointers between saves.
+fn fingerprint(compose: &Compose) -> Vec<(String, usize, usize)> {
+    let forwarded = compose
+        .forwarded
+        .iter()
+        .map(|f| (String::new(), Arc::as_ptr(&f.raw) as usize, f.raw.len()));
+    compose
+        .attachments
         .iter()
         .map(|a| (a.name.clone(), Arc::as_ptr(&a.data) as usize, a.data.len()))
+        .chain(forwarded)
         .collect()
 }
 
@@ -86,8 +92,14 @@ pub async fn save_local(
             })
             .collect()
     });
+    let forwarded: Option<Vec<u8>> = compose.forwarded.as_ref().map(|f| f.raw.as_ref().clone());
     with_store(store, move |s| {
-        s.draft_save(id, &account, &json, attachments.as_deref())
+        s.draft_save(
+            id,
+            &account,
+            &json,
+            attachments.as_deref().map(|a| (a, forwarded.as_deref())),
+        )
     })
     .await?;
     Ok(())
@@ -97,12 +109,12 @@ pub async fn save_local(
 pub async fn load(store: &SharedStore, id: DraftId) -> Result<Option<Compose>, DraftError> {
     let found = with_store(store, move |s| {
         Ok(match s.draft(id)? {
-            Some(d) => Some((d, s.draft_attachments(id)?)),
+            Some(d) => Some((d, s.draft_attachments(id)?, s.draft_forwarded(id)?)),
             None => None,
         })
     })
     .await?;
-    let Some((draft, stored)) = found else {
+    let Some((draft, stored, forwarded)) = found else {
         return Ok(None);
     };
     let mut compose: Compose =
@@ -124,6 +136,10 @@ pub async fn load(store: &SharedStore, id: DraftId) -> Result<Option<Compose>, D
             data: Arc::new(a.data),
         })
         .collect();
+    // The JSON keeps the forwarded message's subject; its bytes come from the store.
+    if let Some(f) = compose.forwarded.as_mut() {
+        f.raw = Arc::new(forwarded.unwrap_or_default());
+    }
     Ok(Some(compose))
 }
 
@@ -239,7 +255,7 @@ pub async fn drafts_task(
                     last_server: Instant::now(),
                     pending: None,
                 });
-                let print = fingerprint(&compose.attachments);
+                let print = fingerprint(&compose);
                 let changed = state.attachments.as_ref() != Some(&print);
                 match save_local(&store, id, &compose, changed).await {
                     Ok(()) => {

@@ -135,6 +135,10 @@ pub enum EngineError {
     Outbox(#[from] OutboxError),
     #[error("no account {0:?}")]
     NoSuchAccount(String),
+    #[error("this profile is already open in another Tern window")]
+    ProfileInUse,
+    #[error("cannot use the profile folder: {0}")]
+    Profile(String),
     #[error("no such message")]
     NoSuchMessage,
 }
@@ -143,6 +147,42 @@ pub enum EngineError {
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
     store: SharedStore,
+    /// Held while the engine lives; the OS releases it if the process dies.
+    _lock: std::fs::File,
+}
+
+/// Takes the profile's lock file, or says another Tern has the profile open.
+fn lock_profile(profile: &Profile) -> Result<std::fs::File, EngineError> {
+    let path = profile.dir().join("tern.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::Profile(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::ProfileInUse),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(EngineError::Profile(format!("{}: {e}", path.display())))
+        }
+    }
+}
+
+fn is_imap(account: &Account) -> bool {
+    matches!(account.incoming, Incoming::Imap(_))
+}
+
+/// The accounts whose task replays queued server operations (IMAP): the ones a local
+/// action, a draft copy or a Sent copy nudges. POP3 accounts have nothing to replay.
+fn replays(
+    accounts: &HashMap<String, AccountHandle>,
+) -> HashMap<String, mpsc::UnboundedSender<AccountCommand>> {
+    accounts
+        .iter()
+        .filter(|(_, a)| is_imap(&a.account))
+        .map(|(id, a)| (id.clone(), a.commands.clone()))
+        .collect()
 }
 
 /// What the dispatcher holds of one account.
@@ -166,6 +206,8 @@ impl Engine {
     pub fn open(
         profile: &Profile,
     ) -> Result<(Engine, mpsc::UnboundedReceiver<Event>), EngineError> {
+        // One engine per profile: a second one would replay and send the same queues.
+        let lock = lock_profile(profile)?;
         let config = Config::load(&profile.config_path())?;
         let mut store = Store::open(&profile.store_path())?;
         // Whatever a stop interrupted is settled before anything is sent again.
@@ -173,8 +215,10 @@ impl Engine {
         // A POP3 account's folders exist only here, and are marked so that no local action
         // on them is ever queued for a server.
         for account in &config.accounts {
-            if let Incoming::Pop3(_) = account.incoming {
-                sync::pop3::ensure_local_folders(&mut store, &account.id)?;
+            match account.incoming {
+                Incoming::Pop3(_) => sync::pop3::ensure_local_folders(&mut store, &account.id)?,
+                // An account that was POP3 under this id must have its server ops back.
+                Incoming::Imap(_) => store.forget_pop3_account(&account.id)?,
             }
         }
         let store: SharedStore = Arc::new(Mutex::new(store));
@@ -184,14 +228,18 @@ impl Engine {
         for account in &config.accounts {
             let (tx, rx) = mpsc::unbounded_channel();
             let outbox = Arc::new(Notify::new());
-            let replay = tx.clone();
+            // Sent copies of IMAP accounts are uploaded by the account's replay; a POP3
+            // account has nothing to upload (and a nudge would be a download).
+            let replay = is_imap(account).then(|| tx.clone());
             tokio::spawn(outbox::outbox_task(
                 store.clone(),
                 account.clone(),
                 events.clone(),
                 outbox.clone(),
                 move || {
-                    let _ = replay.send(AccountCommand::Sync);
+                    if let Some(replay) = &replay {
+                        let _ = replay.send(AccountCommand::Sync);
+                    }
                 },
             ));
             tokio::spawn(account_task(
@@ -209,10 +257,7 @@ impl Engine {
             accounts.insert(account.id.clone(), handle);
         }
         let (drafts_tx, drafts_rx) = mpsc::unbounded_channel();
-        let syncs: HashMap<String, mpsc::UnboundedSender<AccountCommand>> = accounts
-            .iter()
-            .map(|(id, a)| (id.clone(), a.commands.clone()))
-            .collect();
+        let syncs = replays(&accounts);
         tokio::spawn(drafts::drafts_task(
             store.clone(),
             config.accounts.clone(),
@@ -234,7 +279,14 @@ impl Engine {
             store.clone(),
             events,
         ));
-        Ok((Engine { commands, store }, events_rx))
+        Ok((
+            Engine {
+                commands,
+                store,
+                _lock: lock,
+            },
+            events_rx,
+        ))
     }
 
     /// Queues a command; never blocks.
@@ -259,6 +311,7 @@ async fn dispatch(
         .iter()
         .map(|(id, a)| (id.clone(), a.commands.clone()))
         .collect();
+    let replay = replays(&accounts);
     while let Some(command) = commands.recv().await {
         let result = match command {
             Command::Shutdown => {
@@ -270,7 +323,7 @@ async fn dispatch(
             Command::SyncAll => {
                 for a in accounts.values() {
                     let _ = a.commands.send(AccountCommand::Sync);
-                    a.outbox.notify_one();
+                    send_queued_now(&store, &a.account.id, &a.outbox).await;
                 }
                 Ok(())
             }
@@ -278,18 +331,18 @@ async fn dispatch(
                 route(&store, &syncs, id, AccountCommand::FetchBody(id), &events).await
             }
             Command::SetFlags { ids, add, remove } => {
-                local(&store, &syncs, ids, move |s, ids| {
+                local(&store, &replay, ids, move |s, ids| {
                     s.local_set_flags(ids, add, remove)
                 })
                 .await
             }
             Command::Move { ids, to } => {
-                local(&store, &syncs, ids, move |s, ids| s.local_move(ids, to)).await
+                local(&store, &replay, ids, move |s, ids| s.local_move(ids, to)).await
             }
             Command::Copy { ids, to } => {
-                local(&store, &syncs, ids, move |s, ids| s.local_copy(ids, to)).await
+                local(&store, &replay, ids, move |s, ids| s.local_copy(ids, to)).await
             }
-            Command::Delete(ids) => local(&store, &syncs, ids, |s, ids| s.local_delete(ids)).await,
+            Command::Delete(ids) => local(&store, &replay, ids, |s, ids| s.local_delete(ids)).await,
             Command::Send { compose, draft } => {
                 send(&store, &accounts, &drafts, &events, &compose, draft).await
             }
@@ -396,6 +449,15 @@ async fn local(
     Ok(())
 }
 
+/// Lets queued messages waiting out a backoff go now, and wakes the account's outbox.
+async fn send_queued_now(store: &SharedStore, account: &str, outbox: &Notify) {
+    let id = account.to_owned();
+    if let Err(e) = with_store(store, move |s| s.outbox_retry_now(&id)).await {
+        tracing::warn!("outbox of {account}: {e}");
+    }
+    outbox.notify_one();
+}
+
 /// Sends a command to the account that owns `message`; answers at once if nothing to do.
 async fn route(
     store: &SharedStore,
@@ -458,7 +520,7 @@ async fn account_task(
                 account: account.id.clone(),
             });
             // Back online: whatever waits in the outbox can go now.
-            outbox.notify_one();
+            send_queued_now(&store, &account.id, &outbox).await;
             let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
             let idle = tokio::spawn(idle_inbox(server.clone(), password, idle_tx));
             let outcome = async {
@@ -666,6 +728,8 @@ async fn pop3_account_task(
     let _ = events.send(Event::FolderListChanged {
         account: account.id.clone(),
     });
+    // Starts true: the first good sync is a coming online.
+    let mut offline = true;
     let mut backoff = Duration::from_secs(1);
     loop {
         let result = async {
@@ -695,7 +759,9 @@ async fn pop3_account_task(
                 let _ = events.send(Event::Online {
                     account: account.id.clone(),
                 });
-                outbox.notify_one();
+                if std::mem::replace(&mut offline, false) {
+                    send_queued_now(&store, &account.id, &outbox).await;
+                }
                 if report.downloaded > 0 {
                     let _ = events.send(Event::FolderChanged {
                         account: account.id.clone(),
@@ -710,6 +776,7 @@ async fn pop3_account_task(
                 Some(POLL_EVERY)
             }
             Err(error) => {
+                offline = true;
                 let retry =
                     matches!(&error, EngineError::Sync(SyncError::Pop3(e)) if e.is_transient());
                 let _ = events.send(Event::Offline {

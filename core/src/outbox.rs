@@ -109,8 +109,9 @@ pub async fn run_once(
     let mut password = None;
     for item in items {
         match item.state {
-            OutboxState::Accepted if file_sent(store, account, item.id).await? => {
-                report.sent += 1;
+            OutboxState::Accepted => {
+                let filed = file_sent(store, account, item.id).await?;
+                report.sent += usize::from(filed);
             }
             OutboxState::Queued if item.next_attempt <= now_secs() => {
                 let server = account
@@ -123,9 +124,8 @@ pub async fn run_once(
                 };
                 match send_one(store, server, pw, item.id).await? {
                     Outcome::Accepted => {
-                        if file_sent(store, account, item.id).await? {
-                            report.sent += 1;
-                        }
+                        let filed = file_sent(store, account, item.id).await?;
+                        report.sent += usize::from(filed);
                     }
                     Outcome::Failed => report.failed += 1,
                     Outcome::MaybeSent => report.maybe_sent += 1,
@@ -243,10 +243,16 @@ async fn send_one(
         }
     };
     let count = !matches!(outcome, Outcome::Accepted);
-    with_store(store, move |s| {
+    let moved = with_store(store, move |s| {
         s.outbox_transition(id, &in_flight, to, error.as_deref(), next, count)
     })
     .await?;
+    if !moved {
+        // Not ours any more (the profile lock makes this a bug, not a race): never file
+        // or report what another hand holds.
+        tracing::warn!("outbox entry {id} changed state while it was being sent");
+        return Ok(Outcome::Gone);
+    }
     if let Outcome::Accepted = outcome {
         fault::crash_point("outbox:accepted");
     }

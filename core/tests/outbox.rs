@@ -742,3 +742,50 @@ async fn cut_submissions_are_retried_or_shown_as_maybe_sent() {
     );
     engine.send(Command::Shutdown);
 }
+
+/// Two engines on one profile would replay and send the same queues: the second is refused
+/// until the first is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_is_open_in_one_engine_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = Profile::open(Some(dir.path().join("p"))).unwrap();
+    let (first, _events) = Engine::open(&profile).unwrap();
+    match Engine::open(&profile) {
+        Err(tern_core::engine::EngineError::ProfileInUse) => {}
+        Err(e) => panic!("expected ProfileInUse, got {e}"),
+        Ok(_) => panic!("a second engine opened the same profile"),
+    }
+    drop(first);
+    assert!(
+        Engine::open(&profile).is_ok(),
+        "free again once the first is gone"
+    );
+}
+
+/// A forward-as-attachment draft reopens with the forwarded message's bytes, not an empty
+/// part.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarding_draft_reopens_with_the_forwarded_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: tern_core::sync::SharedStore = Arc::new(std::sync::Mutex::new(
+        tern_core::store::Store::open(&dir.path().join("store.sqlite3")).unwrap(),
+    ));
+    let original = tern_testenv::corpus::message(3);
+    let compose = Compose {
+        account: "a".into(),
+        subject: "Fwd: something".into(),
+        forwarded: Some(tern_core::compose::ForwardedMessage {
+            subject: "something".into(),
+            raw: Arc::new(original.clone()),
+        }),
+        ..Compose::default()
+    };
+    let id = tern_core::drafts::new_draft_id();
+    tern_core::drafts::save_local(&store, id, &compose, true)
+        .await
+        .unwrap();
+    let reopened = tern_core::drafts::load(&store, id).await.unwrap().unwrap();
+    let forwarded = reopened.forwarded.expect("still a forward");
+    assert_eq!(forwarded.subject, "something");
+    assert!(*forwarded.raw == original, "the forwarded bytes came back");
+}

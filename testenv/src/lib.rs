@@ -150,12 +150,7 @@ impl Dovecot {
         }
         let (cert_der, cert_sha256) = make_cert(root)?;
 
-        let ports = [
-            try_free_port()?,
-            try_free_port()?,
-            try_free_port()?,
-            try_free_port()?,
-        ];
+        let ports = free_ports::<4>()?;
         let conf = root.join("dovecot.conf");
         fs::write(&conf, config(root, identity, ports)).map_err(|e| ctx(e, "write config"))?;
 
@@ -550,6 +545,20 @@ pub fn try_free_port() -> io::Result<u16> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| ctx(e, "bind 127.0.0.1:0 for a free port"))
+}
+
+/// `N` distinct free ports: the listeners stay open until all are picked, so the kernel
+/// cannot hand out one port twice (which a server then refuses as a duplicate listener).
+pub fn free_ports<const N: usize>() -> io::Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(|e| ctx(e, "bind 127.0.0.1:0 for a free port"))?;
+    let mut ports = [0u16; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 impl Identity {

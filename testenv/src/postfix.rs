@@ -186,7 +186,7 @@ impl Postfix {
                 ));
             }
         }
-        let ports = [crate::try_free_port()?, crate::try_free_port()?];
+        let ports = crate::free_ports::<2>()?;
         let conf = root.join("conf");
         let paths = Paths {
             root,

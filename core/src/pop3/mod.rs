@@ -76,14 +76,24 @@ impl Pop3Error {
 
     /// Errors that a reconnect may cure (as opposed to wrong settings or a refusal).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Pop3Error::Timeout
-                | Pop3Error::Closed
-                | Pop3Error::Io(_)
-                | Pop3Error::Unreachable(_)
-                | Pop3Error::Refused(_)
-        )
+        // As for IMAP: a lookup failure or a cut handshake is the network waking up; a
+        // login refused with RFC 3206's [IN-USE] or [SYS/TEMP] is the server, for now.
+        match self {
+            Pop3Error::AuthFailed(reply) => {
+                let reply = reply.to_ascii_uppercase();
+                reply.contains("[IN-USE]") || reply.contains("[SYS/TEMP]")
+            }
+            _ => matches!(
+                self,
+                Pop3Error::Timeout
+                    | Pop3Error::Closed
+                    | Pop3Error::Io(_)
+                    | Pop3Error::HostNotFound(_)
+                    | Pop3Error::Unreachable(_)
+                    | Pop3Error::Refused(_)
+                    | Pop3Error::Tls(TlsError::Handshake(_))
+            ),
+        }
     }
 }
 

@@ -54,14 +54,14 @@ const DRAFT_COLS: &str = "id, account, compose, updated, server_message_id, serv
 
 impl Store {
     /// Saves a draft durably under `id` (the caller picks ids: `crate::drafts::new_draft_id`),
-    /// creating it if needed. `attachments` replaces the stored set when given (None:
-    /// unchanged, so a typing pause does not rewrite megabytes).
+    /// creating it if needed. `attachments` replaces the stored set and the forwarded
+    /// message when given (None: unchanged, so a typing pause does not rewrite megabytes).
     pub fn draft_save(
         &mut self,
         id: DraftId,
         account: &str,
         compose: &str,
-        attachments: Option<&[DraftAttachment]>,
+        attachments: Option<(&[DraftAttachment], Option<&[u8]>)>,
     ) -> Result<(), StoreError> {
         self.durably(|store| {
             let tx = store.write_tx()?;
@@ -71,7 +71,9 @@ impl Store {
                      compose = excluded.compose, updated = excluded.updated",
             )?
             .execute(params![id, account, compose, now_millis()])?;
-            if let Some(attachments) = attachments {
+            if let Some((attachments, forwarded)) = attachments {
+                tx.prepare_cached("UPDATE draft SET forwarded = ?2 WHERE id = ?1")?
+                    .execute(params![id, forwarded])?;
                 tx.prepare_cached("DELETE FROM draft_attachment WHERE draft = ?1")?
                     .execute([id])?;
                 let mut insert = tx.prepare_cached(
@@ -117,6 +119,16 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The message a forward-as-attachment draft carries.
+    pub fn draft_forwarded(&self, id: DraftId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT forwarded FROM draft WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// Records the server copy just saved.

@@ -320,14 +320,28 @@ impl Store {
 
     /// The user discards an entry that is not being sent. False if it is in flight.
     pub fn outbox_discard(&mut self, id: OutboxId) -> Result<bool, StoreError> {
+        self.durably(|store| {
+            let tx = store.write_tx()?;
+            let n = tx.execute(
+                "DELETE FROM outbox WHERE id = ?1
+                 AND state IN ('queued', 'failed', 'maybe_sent', 'accepted')",
+                [id],
+            )?;
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    /// The network is back (or the user asked to sync): queued messages waiting out a
+    /// backoff may go at once.
+    pub fn outbox_retry_now(&mut self, account: &str) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
-        let n = tx.execute(
-            "DELETE FROM outbox WHERE id = ?1
-             AND state IN ('queued', 'failed', 'maybe_sent', 'accepted')",
-            [id],
+        tx.execute(
+            "UPDATE outbox SET next_attempt = 0 WHERE account = ?1 AND state = 'queued'",
+            [account],
         )?;
         tx.commit()?;
-        Ok(n > 0)
+        Ok(())
     }
 
     /// Files an accepted message: in one transaction its Sent copy becomes a row of `sent`

@@ -184,7 +184,8 @@ CREATE TABLE draft (
     compose     TEXT NOT NULL,       -- JSON of the compose model, attachments by reference
     updated     INTEGER NOT NULL,    -- unix milliseconds of the last local save
     server_message_id TEXT,          -- Message-ID of the copy last saved to the server
-    server_saved      INTEGER        -- unix milliseconds of that save
+    server_saved      INTEGER,       -- unix milliseconds of that save
+    forwarded         BLOB           -- the message a forward-as-attachment carries
 );
 CREATE TABLE draft_attachment (
     draft        INTEGER NOT NULL REFERENCES draft (id) ON DELETE CASCADE,

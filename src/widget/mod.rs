@@ -1,0 +1,8 @@
+//! Widgets the screens share.
+
+pub mod document;
+pub mod html;
+pub mod icon;
+pub mod link_hover;
+pub mod message_list;
+pub mod shortcuts;
