@@ -151,9 +151,19 @@ async fn save_server(
     id: DraftId,
     compose: &Compose,
 ) -> Result<(), DraftError> {
-    let built = compose
-        .build_draft(chrono::Utc::now())
-        .map_err(|e| DraftError::Compose(Arc::new(e)))?;
+    // Encoding and parsing the copy is CPU work: off the async threads and the store lock.
+    let to_build = compose.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let built = to_build.build_draft(chrono::Utc::now())?;
+        let mut copy = built.bcc_header.clone().unwrap_or_default().into_bytes();
+        copy.extend_from_slice(&built.bytes);
+        let summary = mime::summarize(&copy, now_millis() / 1000);
+        Ok::<_, ComposeError>((built.message_id, copy, summary))
+    })
+    .await
+    .map_err(|_| DraftError::Store(SyncError::StorePoisoned))?
+    .map_err(|e| DraftError::Compose(Arc::new(e)))?;
+    let (message_id, copy, summary) = prepared;
     let upload = matches!(account.incoming, Incoming::Imap(_));
     let account_id = account.id.clone();
     with_store(store, move |s| {
@@ -161,9 +171,6 @@ async fn save_server(
             return Ok(());
         };
         let previous = s.draft(id)?.and_then(|d| d.server_message_id);
-        let mut copy = built.bcc_header.clone().unwrap_or_default().into_bytes();
-        copy.extend_from_slice(&built.bytes);
-        let summary = mime::summarize(&copy, now_millis() / 1000);
         let mut msg = summary.message;
         msg.flags = Flags(Flags::SEEN.0 | Flags::DRAFT.0);
         let text = summary.index_text;
@@ -173,7 +180,7 @@ async fn save_server(
             Some((&msg, &copy, &text)),
             upload,
         )?;
-        s.draft_set_server_copy(id, &built.message_id, now_millis())
+        s.draft_set_server_copy(id, &message_id, now_millis())
     })
     .await?;
     Ok(())
@@ -236,6 +243,9 @@ pub async fn drafts_task(
     let accounts: HashMap<String, Account> =
         accounts.into_iter().map(|a| (a.id.clone(), a)).collect();
     let mut open: HashMap<DraftId, Open> = HashMap::new();
+    // Drafts sent or discarded in this run: a save still in flight from the composer (its
+    // pause-in-typing timer) must not bring them back.
+    let mut closed: std::collections::HashSet<DraftId> = std::collections::HashSet::new();
     loop {
         let due = open.values().filter_map(|o| o.due(every)).min();
         let command = match due {
@@ -249,6 +259,7 @@ pub async fn drafts_task(
             },
         };
         match command {
+            Some(DraftCommand::Save { id, .. }) if closed.contains(&id) => {}
             Some(DraftCommand::Save { id, compose }) => {
                 let state = open.entry(id).or_insert_with(|| Open {
                     attachments: None,
@@ -270,6 +281,7 @@ pub async fn drafts_task(
             }
             Some(DraftCommand::Discard { id, account }) => {
                 open.remove(&id);
+                closed.insert(id);
                 let Some(account) = accounts.get(&account) else {
                     continue;
                 };

@@ -49,8 +49,11 @@ fn now_secs() -> i64 {
 
 /// Builds `compose` and stores it in the outbox, durably. Nothing touches the network.
 pub async fn queue(store: &SharedStore, compose: &Compose) -> Result<OutboxId, OutboxError> {
-    let built = compose
-        .build(chrono::Utc::now())
+    // Encoding megabytes of attachments is CPU work: off the async threads.
+    let to_build = compose.clone();
+    let built = tokio::task::spawn_blocking(move || to_build.build(chrono::Utc::now()))
+        .await
+        .map_err(|_| OutboxError::Store(SyncError::StorePoisoned))?
         .map_err(|e| OutboxError::Compose(Arc::new(e)))?;
     let account = compose.account.clone();
     let subject = compose.subject.clone();
@@ -271,29 +274,44 @@ async fn file_sent(
     let account_id = account.id.clone();
     let imap = matches!(account.incoming, Incoming::Imap(_));
     let own_copy = !(imap && account.server_files_sent);
-    let filed = with_store(store, move |s| {
+    // Read the bytes, parse them without holding the store, then file in one transaction
+    // (which checks the entry is still Accepted).
+    let found = with_store(store, move |s| {
         let Some(bytes) = s.outbox_bytes(id)? else {
-            return Ok(true);
+            return Ok(None);
         };
         let sent = match own_copy {
             true => s.folder_by_role(&account_id, FolderRole::Sent)?,
             false => None,
         };
-        if own_copy && sent.is_none() && s.folders(&account_id)?.is_empty() {
+        let folders_known = !s.folders(&account_id)?.is_empty();
+        Ok(Some((bytes, sent, folders_known)))
+    })
+    .await?;
+    let Some((bytes, sent, folders_known)) = found else {
+        return Ok(true);
+    };
+    if own_copy && sent.is_none() {
+        if !folders_known {
             return Ok(false);
         }
-        if own_copy && sent.is_none() {
-            tracing::warn!("account {account_id} has no Sent folder: no copy filed");
-        }
+        tracing::warn!("account {} has no Sent folder: no copy filed", account.id);
+    }
+    let prepared = tokio::task::spawn_blocking(move || {
         let copy = bytes.sent_copy();
         let summary = mime::summarize(&copy, now_secs());
+        (copy, summary)
+    })
+    .await
+    .map_err(|_| OutboxError::Store(SyncError::StorePoisoned))?;
+    let filed = with_store(store, move |s| {
+        let (copy, summary) = prepared;
         let mut msg = summary.message;
         msg.flags = Flags::SEEN;
-        let text = summary.index_text;
         s.outbox_file_sent(
             id,
             sent.as_ref()
-                .map(|f| (f.id, &msg, copy.as_slice(), text.as_str())),
+                .map(|f| (f.id, &msg, copy.as_slice(), summary.index_text.as_str())),
             imap,
         )?;
         Ok(true)

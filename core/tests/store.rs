@@ -1294,3 +1294,56 @@ fn unindexed_rows_become_searchable_after_index_pending() {
     );
     check_all_counts(&store);
 }
+
+/// A draft copy replaced while its upload runs: the queued Append becomes an Expunge by
+/// Message-ID, and when the upload finishes with a uid, that uid is what gets expunged, so
+/// the old draft does not stay on the server.
+#[test]
+fn a_draft_copy_replaced_during_its_upload_is_expunged_after_it() {
+    let (_dir, mut store) = open();
+    let f = folders(&mut store);
+    let old = with_id(msg(0, "draft", "me@x.org", T0), "draft-1@x");
+    let row = store
+        .local_append(f.archive, &old, b"Subject: draft\r\n\r\nv1", "v1")
+        .unwrap();
+    let (op, executed) = store.pending_ops(ACCOUNT).unwrap().remove(0);
+    assert_eq!(
+        executed,
+        PendingOp::Append {
+            folder: f.archive,
+            local: row
+        }
+    );
+
+    // The replay has read the op and is uploading; the next save replaces the copy.
+    let new = with_id(msg(0, "draft", "me@x.org", T0 + 30), "draft-2@x");
+    store
+        .replace_draft_copy(
+            f.archive,
+            Some("draft-1@x"),
+            Some((&new, b"Subject: draft\r\n\r\nv2".as_slice(), "v2")),
+            true,
+        )
+        .unwrap();
+    // The upload ends: the server gave the old copy uid 7.
+    store.complete_op(op, &executed, Some(7)).unwrap();
+    let ops: Vec<PendingOp> = store
+        .pending_ops(ACCOUNT)
+        .unwrap()
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    assert!(
+        ops.iter().any(|o| matches!(
+            o,
+            PendingOp::Expunge { folder, uid: 7, message_id: Some(id), .. }
+                if *folder == f.archive && id == "draft-1@x"
+        )),
+        "the old copy is expunged by its new uid: {ops:?}"
+    );
+    assert!(
+        ops.iter()
+            .any(|o| matches!(o, PendingOp::Append { folder, .. } if *folder == f.archive)),
+        "the new copy is still to be uploaded: {ops:?}"
+    );
+}

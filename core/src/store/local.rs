@@ -165,9 +165,29 @@ fn expunge_row(conn: &Connection, row: &LocalRow) -> Result<(), StoreError> {
             };
             rewrite(conn, op_id, &op)?;
         }
-        (None, Some((op_id, PendingOp::Copy { .. } | PendingOp::Append { .. }))) => {
+        (None, Some((op_id, PendingOp::Copy { .. }))) => {
             // The server never had this copy.
             delete(conn, op_id)?;
+        }
+        (None, Some((op_id, PendingOp::Append { .. }))) => {
+            // The server may be getting this upload right now (a draft replaced while its
+            // last copy uploads): the op becomes "expunge it by Message-ID", which finds
+            // nothing if it never arrived and removes it if it did (`complete_op` gives it
+            // the new uid). Appended messages are ours, with Message-IDs of their own, so
+            // the search cannot hit another message.
+            match &row.message_id {
+                Some(id) => rewrite(
+                    conn,
+                    op_id,
+                    &PendingOp::Expunge {
+                        folder: row.folder,
+                        uid: 0,
+                        uidvalidity: 0,
+                        message_id: Some(id.clone()),
+                    },
+                )?,
+                None => delete(conn, op_id)?,
+            }
         }
         (None, _) => {
             // Without a Message-ID the server copy cannot be found: nothing useful to queue.

@@ -290,10 +290,13 @@ impl Store {
                 .query_row([local], |r| r.get(0))
                 .optional()?
                 .flatten()
-                .or_else(|| match executed {
-                    PendingOp::Move { message_id, .. } | PendingOp::Copy { message_id, .. } => {
-                        message_id.clone()
-                    }
+                .or_else(|| match (&stored, executed) {
+                    // The row is gone (deleted for good while its upload ran).
+                    (PendingOp::Expunge { message_id, .. }, _) => message_id.clone(),
+                    (
+                        _,
+                        PendingOp::Move { message_id, .. } | PendingOp::Copy { message_id, .. },
+                    ) => message_id.clone(),
                     _ => None,
                 });
             let (uid, uidvalidity) = match new_uid {
