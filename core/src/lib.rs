@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod pop3;
 pub mod profile;
 pub mod secrets;
+pub mod setup;
 pub mod smtp;
 pub mod store;
 pub mod sync;

@@ -6,6 +6,7 @@
 //! all. WAL with `synchronous=NORMAL`: a committed transaction survives a process kill (it may
 //! be lost on power failure, which only costs a resync or a repeated user action).
 
+mod addresses;
 mod drafts;
 mod folders;
 mod ids;
