@@ -11,12 +11,10 @@
 
 mod common;
 
-use iced::futures::StreamExt;
 use iced::keyboard::{self, Key, Modifiers, key::Named};
 use iced::{Element, Event, Settings, Size};
 use iced_test::Simulator;
 use iced_test::selector::id;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tern::engine::Handle;
 use tern::screen::compose::{self, CloseChoice, Compose, DraftState};
@@ -30,45 +28,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const SIZE: Size = Size::new(900.0, 700.0);
 
-/// Runs a task to the end, as the app's runtime would; returns its messages.
-fn run<M: Send + 'static>(runtime: &tokio::runtime::Runtime, task: iced::Task<M>) -> Vec<M> {
-    let Some(stream) = iced_test::runtime::task::into_stream(task) else {
-        return Vec::new();
-    };
-    runtime.block_on(
-        stream
-            .filter_map(|action| async move {
-                match action {
-                    iced_test::runtime::Action::Output(m) => Some(m),
-                    _ => None,
-                }
-            })
-            .collect(),
-    )
-}
-
 fn snapshot<M>(view: Element<'_, M>, name: &str, choice: theme::Choice) {
     let mut ui = Simulator::with_size(Settings::default(), SIZE, view);
     let snapshot = ui.snapshot(&choice.theme(false)).unwrap();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-    let expected = dir.join(format!("{name}-tiny-skia.png"));
-    if std::env::var_os("CI").is_some() {
-        assert!(
-            expected.exists(),
-            "missing snapshot {} (run the test locally and commit it)",
-            expected.display()
-        );
-    }
-    if !snapshot.matches_image(dir.join(name)).unwrap() {
-        let failed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/snapshots-failed");
-        let _ = std::fs::remove_file(failed.join(format!("{name}-tiny-skia.png")));
-        let _ = snapshot.matches_image(failed.join(name));
-        panic!(
-            "the window differs from {} (now: {})",
-            expected.display(),
-            failed.join(name).display()
-        );
-    }
+    common::screens::check_snapshot(&snapshot, name);
 }
 
 /// Pressing `key` with Ctrl held, as the window reports it.
@@ -203,7 +166,7 @@ impl Window<'_> {
     fn run_tasks(&mut self) {
         while !self.tasks.is_empty() {
             let tasks = std::mem::take(&mut self.tasks);
-            for m in run(&self.desk.runtime, iced::Task::batch(tasks)) {
+            for m in common::screens::run(&self.desk.runtime, iced::Task::batch(tasks)) {
                 self.send(m);
             }
         }

@@ -9,11 +9,12 @@
 //! Snapshots live in tests/snapshots; a missing one fails under CI (`CI` set).
 #![allow(clippy::unwrap_used)]
 
-use iced::futures::StreamExt;
+mod common;
+
 use iced::{Element, Settings, Size};
 use iced_test::Simulator;
 use iced_test::selector::id;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tern::screen::settings::{self, RemoteContent};
 use tern::screen::setup::{self, Secret, SecurityChoice, Setup, Side, Tested};
 use tern::theme;
@@ -25,47 +26,11 @@ use tern_testenv::{Dovecot, Postfix};
 const PASSWORD: &str = "correct horse battery staple";
 const SIZE: Size = Size::new(900.0, 1000.0);
 
-/// Runs a screen's task to the end, as the app's runtime would, and returns the
-/// messages it produced (widget operations are the runtime's business and skipped).
-fn run<M: Send + 'static>(runtime: &tokio::runtime::Runtime, task: iced::Task<M>) -> Vec<M> {
-    let Some(stream) = iced_test::runtime::task::into_stream(task) else {
-        return Vec::new();
-    };
-    runtime.block_on(
-        stream
-            .filter_map(|action| async move {
-                match action {
-                    iced_test::runtime::Action::Output(m) => Some(m),
-                    _ => None,
-                }
-            })
-            .collect(),
-    )
-}
-
 /// The window drawn in `choice`'s theme, compared with the committed snapshot.
 fn snapshot<M>(view: Element<'_, M>, name: &str, choice: theme::Choice) {
     let mut ui = Simulator::with_size(Settings::default(), SIZE, view);
     let snapshot = ui.snapshot(&choice.theme(false)).unwrap();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-    let expected = dir.join(format!("{name}-tiny-skia.png"));
-    if std::env::var_os("CI").is_some() {
-        assert!(
-            expected.exists(),
-            "missing snapshot {} (run the test locally and commit it)",
-            expected.display()
-        );
-    }
-    if !snapshot.matches_image(dir.join(name)).unwrap() {
-        let failed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/snapshots-failed");
-        let _ = std::fs::remove_file(failed.join(format!("{name}-tiny-skia.png")));
-        let _ = snapshot.matches_image(failed.join(name));
-        panic!(
-            "the window differs from {} (now: {})",
-            expected.display(),
-            failed.join(name).display()
-        );
-    }
+    common::screens::check_snapshot(&snapshot, name);
 }
 
 /// The form as a user would drive it: events in the Simulator, messages back to update.
@@ -90,7 +55,7 @@ impl Form {
     fn send(&mut self, message: setup::Message) -> Option<setup::Action> {
         match self.setup.update(message) {
             setup::Action::Run(task) => {
-                for m in run(&self.runtime, task) {
+                for m in common::screens::run(&self.runtime, task) {
                     if let Some(action) = self.send(m) {
                         return Some(action);
                     }
@@ -315,7 +280,7 @@ fn a_new_user_sets_up_an_account_against_the_real_servers() {
     let settings::Action::Run(task) = screen.update(settings::Message::ConfirmRemove(true)) else {
         panic!("removing runs a task");
     };
-    let done = run(&runtime, task);
+    let done = common::screens::run(&runtime, task);
     assert!(matches!(
         screen.update(done.into_iter().next().unwrap()),
         settings::Action::AccountsChanged

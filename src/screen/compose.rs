@@ -407,7 +407,11 @@ impl Compose {
                         Err(e) => errors.push(e),
                     }
                 }
-                self.error = (!errors.is_empty()).then(|| errors.join("\n"));
+                // Files read in parallel come back in any order: a later success must not
+                // hide an earlier failure.
+                if !errors.is_empty() {
+                    self.error = Some(errors.join("\n"));
+                }
                 if added { self.changed() } else { Task::none() }
             }
             Message::FileDropped(path) => Compose::attach_files(vec![path]),

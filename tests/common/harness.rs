@@ -5,7 +5,6 @@ use super::NOW;
 use iced::keyboard::Key;
 use iced::{Settings, Size};
 use iced_test::Simulator;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tern::app::{self, State};
 use tern::engine::{self, Handle};
@@ -122,29 +121,6 @@ impl Harness {
         let theme = self.state.theme();
         let mut ui = self.ui();
         let snapshot = ui.snapshot(&theme).unwrap();
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/snapshots")
-            .join(name);
-        let expected = path.with_file_name(format!("{name}-tiny-skia.png"));
-        if std::env::var_os("CI").is_some() {
-            assert!(
-                expected.exists(),
-                "missing snapshot {} (run the test locally and commit it)",
-                expected.display()
-            );
-        }
-        if !snapshot.matches_image(&path).unwrap() {
-            // The window as drawn now, beside the expected one, for a look.
-            let failed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("target/snapshots-failed")
-                .join(name);
-            let _ = std::fs::remove_file(failed.with_file_name(format!("{name}-tiny-skia.png")));
-            let _ = snapshot.matches_image(&failed);
-            panic!(
-                "the window differs from {} (now: {})",
-                expected.display(),
-                failed.display()
-            );
-        }
+        super::screens::check_snapshot(&snapshot, name);
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod harness;
+pub mod screens;
 
 use std::path::Path;
 use tern_core::account::{Account, Config, Incoming, Security, Server};
