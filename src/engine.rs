@@ -7,7 +7,8 @@ use iced::futures::{SinkExt, Stream};
 use iced::stream;
 use std::path::PathBuf;
 use std::sync::{Arc, MutexGuard, TryLockError};
-use tern_core::engine::{Command, Engine};
+use std::time::Duration;
+use tern_core::engine::{Command, Engine, EngineError};
 use tern_core::profile::Profile;
 use tern_core::store::{Store, StoreError};
 
@@ -42,6 +43,17 @@ impl Handle {
     /// Queues a command; never blocks.
     pub fn send(&self, command: Command) {
         self.0.send(command);
+    }
+
+    /// The engine's store, for async reads through `tern_core` (drafts).
+    pub fn store(&self) -> tern_core::sync::SharedStore {
+        self.0.store()
+    }
+
+    /// Stops the engine: what it was given is stored, and the profile is freed for the
+    /// next one.
+    pub async fn stop(&self) {
+        self.0.stop().await;
     }
 
     /// Runs a read on the store now. Waits for the engine's current write, which is one
@@ -98,16 +110,35 @@ fn lock(store: &std::sync::Mutex<Store>) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The engine of the profile at `dir`, as a stream of [`Event`]s; one per profile.
-pub fn connect(dir: Option<PathBuf>) -> Subscription<Event> {
-    Subscription::run_with(dir, |dir| run(dir.clone()))
+/// How long opening waits for a profile held by an engine that is still stopping.
+const IN_USE_WAIT: Duration = Duration::from_secs(20);
+
+/// The engine of the profile at `dir`, as a stream of [`Event`]s; one per profile and
+/// `generation` (a new generation stops following the old engine and opens a new one).
+pub fn connect(dir: Option<PathBuf>, generation: u64) -> Subscription<Event> {
+    Subscription::run_with((dir, generation), |(dir, _)| run(dir.clone()))
 }
+
+/// Opens the engine; a profile still held (by this app's previous engine finishing its
+/// stop) is tried again for a while before giving up.
+async fn open(dir: Option<PathBuf>) -> Result<(Engine, EngineEvents), String> {
+    let profile = Profile::open(dir).map_err(|e| e.to_string())?;
+    let deadline = tokio::time::Instant::now() + IN_USE_WAIT;
+    loop {
+        match Engine::open(&profile) {
+            Err(EngineError::ProfileInUse) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+type EngineEvents = tokio::sync::mpsc::UnboundedReceiver<CoreEvent>;
 
 fn run(dir: Option<PathBuf>) -> impl Stream<Item = Event> {
     stream::channel(100, async move |mut output| {
-        let opened = Profile::open(dir)
-            .map_err(|e| e.to_string())
-            .and_then(|p| Engine::open(&p).map_err(|e| e.to_string()));
+        let opened = open(dir).await;
         let (engine, mut events) = match opened {
             Ok(pair) => pair,
             Err(reason) => {

@@ -2,10 +2,12 @@
 //! config: theme, list order, and the senders whose remote images the user allowed.
 //! Tolerant on read (a missing or older file gives defaults), atomic on write.
 
+use crate::screen::settings::RemoteContent;
 use crate::theme;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use tern_core::store::DraftId;
 
 /// The order of the message list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +38,11 @@ pub struct Settings {
     pub sort: Sort,
     /// Senders (lower-case addresses) whose mail may load remote images.
     pub remote_images: BTreeSet<String>,
+    /// When mail may load remote content at all.
+    pub remote_content: RemoteContent,
+    /// Drafts open in a composer window. A draft stays listed if the app dies, and its
+    /// composer reopens at the next start; closing the window takes it off.
+    pub open_drafts: BTreeSet<DraftId>,
 }
 
 #[derive(Clone, Debug, thiserror::Error)]

@@ -13,13 +13,15 @@ use crate::outbox::{self, OutboxError};
 use crate::profile::Profile;
 use crate::secrets::{self, SecretsError};
 use crate::store::{
-    DraftId, Flags, FolderId, FolderRole, MessageId, MessageRow, OutboxId, Store, StoreError,
+    DraftId, Flags, FolderId, FolderRole, MessageId, MessageRow, OutboxId, OutboxState, Store,
+    StoreError,
 };
 use crate::sync::{self, Progress, SharedStore, SyncError, with_store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
 
 /// What the GUI asks of the engine.
 #[derive(Clone, Debug)]
@@ -147,9 +149,25 @@ pub enum EngineError {
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
     store: SharedStore,
-    /// Held while the engine lives; the OS releases it if the process dies.
-    _lock: std::fs::File,
+    tasks: Mutex<Tasks>,
+    /// Held while the engine runs; the OS releases it if the process dies.
+    lock: Mutex<Option<std::fs::File>>,
 }
+
+/// The engine's long-running tasks, by how [`Engine::stop`] ends them.
+#[derive(Default)]
+struct Tasks {
+    /// End by themselves once the dispatcher has passed on the Shutdown (the drafts task
+    /// stores every draft still queued first).
+    graceful: Vec<JoinHandle<()>>,
+    /// Account tasks: may be in the middle of a sync, which is safe to cut.
+    accounts: Vec<JoinHandle<()>>,
+    /// Outbox tasks: cut only while no message is being submitted.
+    outboxes: Vec<JoinHandle<()>>,
+}
+
+/// How long a stop waits for queued drafts and a submission in progress.
+const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// Takes the profile's lock file, or says another Tern has the profile open.
 fn lock_profile(profile: &Profile) -> Result<std::fs::File, EngineError> {
@@ -225,13 +243,14 @@ impl Engine {
         let (events, events_rx) = mpsc::unbounded_channel();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let mut accounts = HashMap::new();
+        let mut tasks = Tasks::default();
         for account in &config.accounts {
             let (tx, rx) = mpsc::unbounded_channel();
             let outbox = Arc::new(Notify::new());
             // Sent copies of IMAP accounts are uploaded by the account's replay; a POP3
             // account has nothing to upload (and a nudge would be a download).
             let replay = is_imap(account).then(|| tx.clone());
-            tokio::spawn(outbox::outbox_task(
+            let outbox_task = tokio::spawn(outbox::outbox_task(
                 store.clone(),
                 account.clone(),
                 events.clone(),
@@ -242,13 +261,15 @@ impl Engine {
                     }
                 },
             ));
-            tokio::spawn(account_task(
+            let account_task = tokio::spawn(account_task(
                 account.clone(),
                 store.clone(),
                 events.clone(),
                 rx,
                 outbox.clone(),
             ));
+            tasks.outboxes.push(outbox_task);
+            tasks.accounts.push(account_task);
             let handle = AccountHandle {
                 account: account.clone(),
                 commands: tx,
@@ -258,7 +279,7 @@ impl Engine {
         }
         let (drafts_tx, drafts_rx) = mpsc::unbounded_channel();
         let syncs = replays(&accounts);
-        tokio::spawn(drafts::drafts_task(
+        let drafts_task = tokio::spawn(drafts::drafts_task(
             store.clone(),
             config.accounts.clone(),
             config
@@ -272,18 +293,20 @@ impl Engine {
                 }
             },
         ));
-        tokio::spawn(dispatch(
+        let dispatch_task = tokio::spawn(dispatch(
             commands_rx,
             accounts,
             drafts_tx,
             store.clone(),
             events,
         ));
+        tasks.graceful = vec![dispatch_task, drafts_task];
         Ok((
             Engine {
                 commands,
                 store,
-                _lock: lock,
+                tasks: Mutex::new(tasks),
+                lock: Mutex::new(Some(lock)),
             },
             events_rx,
         ))
@@ -298,6 +321,52 @@ impl Engine {
     pub fn store(&self) -> SharedStore {
         self.store.clone()
     }
+
+    /// Stops every task of the engine and releases the profile, so that a new engine can
+    /// open it (after the accounts changed) or the app can quit. Commands sent before are
+    /// handled first, so a draft just saved is on disk; a message being submitted is let
+    /// finish (up to [`STOP_GRACE`]), so stopping never makes a send uncertain. Later calls
+    /// do nothing.
+    pub async fn stop(&self) {
+        let tasks = std::mem::take(&mut *lock_ignoring_poison(&self.tasks));
+        let _ = self.commands.send(Command::Shutdown);
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for task in tasks.graceful {
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        for task in &tasks.accounts {
+            task.abort();
+        }
+        while tokio::time::Instant::now() < deadline && self.submitting() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for task in tasks.outboxes.iter().chain(&tasks.accounts) {
+            task.abort();
+        }
+        for task in tasks.outboxes.into_iter().chain(tasks.accounts) {
+            let _ = task.await;
+        }
+        lock_ignoring_poison(&self.lock).take();
+    }
+
+    /// Whether a message is between "submitting" and the server's answer.
+    fn submitting(&self) -> bool {
+        let store = lock_ignoring_poison(&self.store);
+        store.outbox(None).is_ok_and(|items| {
+            items
+                .iter()
+                .any(|i| matches!(i.state, OutboxState::Submitting | OutboxState::Finishing))
+        })
+    }
+}
+
+/// A poisoned lock only means a task panicked while holding it; what it guards is still
+/// usable (the store is SQLite's, the task list is plain data).
+fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn dispatch(
@@ -490,6 +559,15 @@ async fn route(
     }
 }
 
+/// A task that ends with its owner.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How often folders other than INBOX are polled while IDLE watches INBOX.
 const POLL_EVERY: Duration = Duration::from_secs(300);
 /// Bodies of mail newer than this are prefetched so they open offline.
@@ -522,7 +600,8 @@ async fn account_task(
             // Back online: whatever waits in the outbox can go now.
             send_queued_now(&store, &account.id, &outbox).await;
             let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
-            let idle = tokio::spawn(idle_inbox(server.clone(), password, idle_tx));
+            // Aborted when this connection ends, also when the account task is cut short.
+            let idle = AbortOnDrop(tokio::spawn(idle_inbox(server.clone(), password, idle_tx)));
             let outcome = async {
                 loop {
                     full_sync(&mut session, &store, &account, &events).await?;
@@ -547,7 +626,7 @@ async fn account_task(
                 }
             }
             .await;
-            idle.abort();
+            drop(idle);
             outcome
         }
         .await;

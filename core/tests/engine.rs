@@ -251,3 +251,65 @@ async fn the_engine_reconnects_after_the_connection_drops() {
         .unwrap()
         .unwrap();
 }
+
+/// Changing accounts restarts the engine in the same process: stopping the old one must
+/// store a draft saved just before, end its IMAP connections (sync and IDLE) so nothing
+/// runs twice, and free the profile for the new engine even while the old handle lives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_engine_keeps_the_last_draft_and_frees_the_profile() {
+    let env = Env::new();
+    env.append("INBOX", &messages(0..3));
+    let profile = Profile::open(Some(env.dir.path().join("profile"))).unwrap();
+    let account = Account {
+        id: format!("stop-{}", std::process::id()),
+        email: "alice@example.org".into(),
+        incoming: Incoming::Imap(env.server()),
+        ..Account::default()
+    };
+    let key = account.incoming_secret_key();
+    let (engine, _events) = start_engine(&profile, &account, common::PASSWORD).await;
+    let connections = || {
+        env.dovecot
+            .doveadm(&["who", "-1", &env.user])
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("imap"))
+            .count()
+    };
+    assert!(connections() > 0, "the engine is connected");
+
+    let draft = tern_core::drafts::new_draft_id();
+    engine.send(Command::SaveDraft {
+        id: draft,
+        compose: Box::new(tern_core::compose::Compose {
+            account: account.id.clone(),
+            subject: "written just before the restart".into(),
+            ..tern_core::compose::Compose::default()
+        }),
+    });
+    engine.stop().await;
+
+    let saved = tern_core::drafts::load(&engine.store(), draft)
+        .await
+        .unwrap();
+    assert_eq!(
+        saved.map(|c| c.subject).as_deref(),
+        Some("written just before the restart")
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stopped engine still holds connections:\n{}",
+            env.dovecot.doveadm(&["who", "-1"]).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (again, _events) = Engine::open(&profile).expect("the profile is free after a stop");
+    again.stop().await;
+    drop(engine);
+    tokio::task::spawn_blocking(move || secrets::delete_password(&key))
+        .await
+        .unwrap()
+        .unwrap();
+}

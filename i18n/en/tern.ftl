@@ -3,7 +3,8 @@ app-title = Tern
 
 ## Welcome
 welcome-title = Welcome to Tern
-welcome-no-accounts = No account is set up yet.
+welcome-no-accounts = No account is set up yet. Add your email account to start reading and sending mail.
+welcome-setup = Set up an account
 welcome-profile = Profile folder: { $path }
 error-engine = The mail engine could not start: { $reason }
 
@@ -14,6 +15,8 @@ folder-outbox = Outbox
 folder-outbox-failed = Outbox ({ $failed } not sent)
 
 ## Toolbar
+toolbar-compose = New message (C)
+toolbar-settings = Settings (Ctrl+,)
 toolbar-reply = Reply (R)
 toolbar-reply-all = Reply to all (A)
 toolbar-forward = Forward (F)
@@ -139,9 +142,18 @@ setup-wrong-password = The server did not accept the user name or password. It s
 setup-host-not-found = There is no server called “{ $host }”. Check the server name, and that this computer is online.
 setup-port-closed = { $host } does not accept connections on port { $port }. Check the port number.
 setup-timeout = The server did not answer in time. Check the port and the security setting: SSL/TLS and STARTTLS usually use different ports.
-setup-cert-untrusted = The server's certificate is not trusted ({ $reason }). Trust it only if your provider confirms this fingerprint: { $fingerprint }
+setup-cert-untrusted = The server's certificate is not trusted: { $reason } Trust it only if your provider confirms this fingerprint:
+    { $fingerprint }
+setup-cert-expired = it has expired.
+setup-cert-not-yet-valid = it is not valid yet (check this computer's date).
+setup-cert-wrong-name = it was made for another server name.
+setup-cert-revoked = its issuer has revoked it.
+setup-cert-unknown-issuer = it is not signed by an authority this computer trusts (a self-signed certificate, or someone intercepting the connection).
 setup-cert-trust = Trust this certificate for this account
-setup-cert-changed = The server's certificate has changed since you trusted it. Someone may be intercepting the connection. Trusted: { $pinned } — now: { $presented }
+setup-cert-changed = The server's certificate has changed since you trusted it. Someone may be intercepting the connection. Trusted:
+    { $pinned }
+    Now:
+    { $presented }
 setup-cert-trust-new = Trust the new certificate
 setup-refused = The server refused: { $reply }
 setup-plaintext = Security is set to “None”: your password would travel unencrypted.

@@ -527,6 +527,34 @@ impl Compose {
         }
     }
 
+    /// The engine restarted (the accounts changed): later commands go to the new one, and
+    /// a save the old one had not confirmed is made again (saving is idempotent).
+    pub fn set_engine(&mut self, engine: Handle) {
+        self.engine = engine;
+        if self.draft_state == DraftState::Saving {
+            self.save_draft();
+        }
+    }
+
+    /// The accounts changed: the identities follow; the sender stays if it still exists.
+    pub fn accounts_changed(&mut self, accounts: &[Account]) {
+        self.identities = identities(accounts);
+        let current = self.from.take();
+        let (account, email) = current
+            .as_ref()
+            .map(|c| (c.account.as_str(), c.identity.email.as_str()))
+            .unzip();
+        self.pick_identity(account, email);
+    }
+
+    /// Whether `message` hands something to the engine (so must wait while it restarts).
+    pub fn needs_engine(message: &Message) -> bool {
+        matches!(
+            message,
+            Message::Send | Message::SaveDraft | Message::Autosave(_) | Message::Close(_)
+        )
+    }
+
     /// The window's title: the subject, or "New message".
     pub fn title(&self) -> String {
         if self.subject.trim().is_empty() {

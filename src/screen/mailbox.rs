@@ -71,6 +71,8 @@ pub enum Verb {
     Forward,
     Compose,
     Search,
+    /// Open the settings (accounts, identities, theme, remote content).
+    Settings,
 }
 
 /// A folder the selection can be moved to, as the "move to" menu lists it.
@@ -114,6 +116,7 @@ pub enum Action {
     None,
     Run(Task<Message>),
     Compose(ComposeRequest),
+    OpenSettings,
 }
 
 /// The panes of the window.
@@ -488,6 +491,7 @@ impl Mailbox {
             Key::Named(Named::Escape) => Verb::Back,
             Key::Named(Named::Delete) => Verb::Delete,
             Key::Character("f") if modifiers.command() => Verb::Search,
+            Key::Character(",") if modifiers.command() => Verb::Settings,
             _ if modifiers.command() || modifiers.alt() => return None,
             Key::Character(c) => match c {
                 "j" => Verb::Next,
@@ -521,7 +525,7 @@ impl Mailbox {
                             .is_some_and(|s| settings.remote_images.contains(&s));
                         container(
                             reader
-                                .view(&self.dates, colors, trusted)
+                                .view(&self.dates, colors, settings.remote_content, trusted)
                                 .map(Message::Reader),
                         )
                         .style(theme::pane)

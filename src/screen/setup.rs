@@ -492,6 +492,35 @@ pub fn fingerprint_text(hex: &str) -> String {
         .join(":")
 }
 
+/// A fingerprint on two lines of 16 byte pairs, so it fits a narrow form and reads in
+/// halves.
+fn fingerprint_lines(hex: &str) -> String {
+    let text = fingerprint_text(hex);
+    let pairs: Vec<&str> = text.split(':').collect();
+    let (first, second) = pairs.split_at(pairs.len().div_ceil(2));
+    if second.is_empty() {
+        return text;
+    }
+    format!("{}:\n{}", first.join(":"), second.join(":"))
+}
+
+/// Why a certificate failed, as the id of a plain sentence: the verifier's own reason is
+/// technical (a rustls error name), so it is only sorted here.
+fn cert_problem(reason: &str) -> &'static str {
+    let reason = reason.to_ascii_lowercase();
+    if reason.contains("expired") {
+        "setup-cert-expired"
+    } else if reason.contains("notvalidyet") {
+        "setup-cert-not-yet-valid"
+    } else if reason.contains("notvalidforname") || reason.contains("name") {
+        "setup-cert-wrong-name"
+    } else if reason.contains("revoked") {
+        "setup-cert-revoked"
+    } else {
+        "setup-cert-unknown-issuer"
+    }
+}
+
 /// An outcome in plain words, naming the server as the form has it.
 pub fn describe(outcome: &Outcome, form: &ServerForm) -> String {
     let host = form.host.trim().to_owned();
@@ -513,15 +542,15 @@ pub fn describe(outcome: &Outcome, form: &ServerForm) -> String {
         } => tr_args(
             "setup-cert-untrusted",
             &[
-                ("reason", reason.clone().into()),
-                ("fingerprint", fingerprint_text(fingerprint).into()),
+                ("reason", tr(cert_problem(reason)).into()),
+                ("fingerprint", fingerprint_lines(fingerprint).into()),
             ],
         ),
         Outcome::CertificateChanged { pinned, presented } => tr_args(
             "setup-cert-changed",
             &[
-                ("pinned", fingerprint_text(pinned).into()),
-                ("presented", fingerprint_text(presented).into()),
+                ("pinned", fingerprint_lines(pinned).into()),
+                ("presented", fingerprint_lines(presented).into()),
             ],
         ),
         Outcome::ServerRefused { reply } => {

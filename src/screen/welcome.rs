@@ -3,11 +3,16 @@
 
 use crate::i18n::{tr, tr_args};
 use crate::theme::{self, size, space};
-use iced::widget::{center, column, container, text};
+use iced::widget::{button, center, column, container, text};
 use iced::{Element, Length};
 
-/// The welcome page; `error` is why the engine could not start, if it could not.
-pub fn view<'a, Message: 'a>(profile_dir: &str, error: Option<&str>) -> Element<'a, Message> {
+/// The welcome page; `error` is why the engine could not start, if it could not;
+/// `setup` starts account setup.
+pub fn view<'a, Message: Clone + 'a>(
+    profile_dir: &str,
+    error: Option<&str>,
+    setup: Message,
+) -> Element<'a, Message> {
     let mut col = column![text(tr("welcome-title")).size(size::DISPLAY)].spacing(space::L);
     match error {
         Some(reason) => {
@@ -22,7 +27,15 @@ pub fn view<'a, Message: 'a>(profile_dir: &str, error: Option<&str>) -> Element<
                 }),
             );
         }
-        None => col = col.push(text(tr("welcome-no-accounts")).size(size::BODY)),
+        None => {
+            col = col.push(text(tr("welcome-no-accounts")).size(size::BODY));
+            col = col.push(
+                button(text(tr("welcome-setup")).size(size::BODY))
+                    .padding([space::S, space::XL])
+                    .style(button::primary)
+                    .on_press(setup),
+            );
+        }
     }
     col = col.push(
         text(tr_args(

@@ -38,6 +38,8 @@ pub enum Icon {
     Sort,
     Thread,
     Refresh,
+    Compose,
+    Settings,
 }
 
 macro_rules! icons {
@@ -81,6 +83,8 @@ icons! {
     Sort => "sort",
     Thread => "thread",
     Refresh => "refresh",
+    Compose => "compose",
+    Settings => "settings",
 }
 
 /// Handles are made once: a handle's id is a hash of its bytes, and the renderer caches

@@ -83,6 +83,57 @@ impl Harness {
         let _task = self.state.update(message);
     }
 
+    /// Runs a task the app returned as its runtime would (window operations are skipped)
+    /// and hands the app the messages it produced; their own tasks are not run.
+    pub fn run(&mut self, task: iced::Task<app::Message>) {
+        for message in super::screens::run(&self.runtime, task) {
+            self.send(message);
+        }
+    }
+
+    /// Sends `message`; the task it returns is the caller's to run.
+    pub fn update(&mut self, message: app::Message) -> iced::Task<app::Message> {
+        let _guard = self.runtime.enter();
+        self.state.update(message)
+    }
+
+    /// Sends `message` and runs the task it returns.
+    pub fn send_and_run(&mut self, message: app::Message) {
+        let task = {
+            let _guard = self.runtime.enter();
+            self.state.update(message)
+        };
+        self.run(task);
+    }
+
+    /// The app as it starts after its process died: the same profile and files, a new
+    /// engine, and nothing closed or saved on the way down.
+    pub fn after_crash(self) -> Harness {
+        let Harness {
+            state,
+            events,
+            profile,
+            _dir,
+            runtime,
+        } = self;
+        drop((state, events));
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        Harness::open(profile, _dir)
+    }
+
+    /// What the engine subscription does once the old engine has stopped: opens a new
+    /// engine on the profile and hands it to the app.
+    pub fn connect_new_engine(&mut self) {
+        let (engine, events) = {
+            let _guard = self.runtime.enter();
+            Engine::open(&self.profile).unwrap()
+        };
+        self.events = events;
+        self.send_and_run(app::Message::Engine(engine::Event::Connected(Handle::new(
+            engine,
+        ))));
+    }
+
     pub fn key(&mut self, key: impl Into<Key>) {
         let key = key.into();
         self.user(|ui| {

@@ -161,7 +161,7 @@ impl Compose {
 
     /// Picks the sender: the identity with address `email` in `account`, else that
     /// account's first identity, else the first identity of all.
-    fn pick_identity(&mut self, account: Option<&str>, email: Option<&str>) {
+    pub(super) fn pick_identity(&mut self, account: Option<&str>, email: Option<&str>) {
         let in_account = |c: &&IdentityChoice| account.is_none_or(|a| c.account == a);
         self.from = self
             .identities

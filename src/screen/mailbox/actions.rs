@@ -227,6 +227,7 @@ impl Mailbox {
                 });
             }
             Verb::Compose => return Action::Compose(ComposeRequest::New),
+            Verb::Settings => return Action::OpenSettings,
             Verb::Search => iced::widget::operation::focus(SEARCH_ID),
         };
         Action::Run(task)

@@ -94,6 +94,13 @@ pub fn toolbar(mailbox: &Mailbox) -> Element<'_, Message> {
         .style(theme::search);
     let bar = row![
         tool(
+            Icon::Compose,
+            tr("toolbar-compose"),
+            "tool-compose",
+            Some(Verb::Compose)
+        ),
+        separator(),
+        tool(
             Icon::Reply,
             tr("toolbar-reply"),
             "tool-reply",
@@ -142,6 +149,12 @@ pub fn toolbar(mailbox: &Mailbox) -> Element<'_, Message> {
         Space::new().width(Length::Fill),
         icon::tinted(Icon::Search, size::ICON, |c| c.muted),
         search,
+        tool(
+            Icon::Settings,
+            tr("toolbar-settings"),
+            "tool-settings",
+            Some(Verb::Settings)
+        ),
     ]
     .spacing(space::XS)
     .align_y(Alignment::Center);

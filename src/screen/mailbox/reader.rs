@@ -3,6 +3,7 @@
 
 use super::format::{self, Dates};
 use crate::i18n::{tr, tr_args};
+use crate::screen::settings::RemoteContent;
 use crate::theme::{self, size, space};
 use crate::widget::document::{self, Images};
 use crate::widget::html::{self, BlockKind, Document, ImageSource};
@@ -238,6 +239,7 @@ impl Reader {
         &'a self,
         dates: &'a Dates,
         colors: &theme::Colors,
+        policy: RemoteContent,
         sender_trusted: bool,
     ) -> Element<'a, Message> {
         let mut col = column![header(&self.row, self.message(), dates)]
@@ -258,18 +260,27 @@ impl Reader {
         }
         let remote = self.remote_images();
         if remote > 0 && self.mode == Mode::Formatted {
-            col = col.push(if self.images_allowed || sender_trusted {
-                bar(Icon::Image, tr("reader-remote-allowed"), vec![])
-            } else {
-                bar(
-                    Icon::Image,
-                    tr_args("reader-remote-blocked", &[("count", remote.into())]),
-                    vec![
-                        (tr("reader-remote-load"), Message::LoadImages),
-                        (tr("reader-remote-always"), Message::TrustSender),
-                    ],
-                )
-            });
+            let trusted = sender_trusted && policy == RemoteContent::TrustedSenders;
+            col = col.push(
+                if policy != RemoteContent::Never && (self.images_allowed || trusted) {
+                    bar(Icon::Image, tr("reader-remote-allowed"), vec![])
+                } else {
+                    // What the user may do follows the policy chosen in settings.
+                    let offers = match policy {
+                        RemoteContent::Never => vec![],
+                        RemoteContent::Ask => vec![(tr("reader-remote-load"), Message::LoadImages)],
+                        RemoteContent::TrustedSenders => vec![
+                            (tr("reader-remote-load"), Message::LoadImages),
+                            (tr("reader-remote-always"), Message::TrustSender),
+                        ],
+                    };
+                    bar(
+                        Icon::Image,
+                        tr_args("reader-remote-blocked", &[("count", remote.into())]),
+                        offers,
+                    )
+                },
+            );
         }
         if let Some(url) = &self.link {
             col = col.push(bar(
