@@ -6,6 +6,7 @@ mod composers;
 
 use crate::engine::{self, Handle};
 use crate::i18n::tr;
+use crate::notify;
 use crate::screen::compose::{self, Compose};
 use crate::screen::mailbox::folders::AccountInfo;
 use crate::screen::mailbox::format::Dates;
@@ -299,9 +300,16 @@ impl State {
                 for composer in self.composers.values_mut() {
                     composer.event(&event, &self.accounts);
                 }
-                match &mut self.screen {
+                let notice = self.new_mail_notice(&event);
+                let shown = match &mut self.screen {
                     Screen::Mailbox(m) => m.event(event).map(Message::Mailbox),
                     _ => Task::none(),
+                };
+                match notice {
+                    Some(notice) => {
+                        Task::batch([shown, Task::future(notify::show(notice)).discard()])
+                    }
+                    None => shown,
                 }
             }
             Message::Mailbox(mailbox::Message::CycleTheme) => {
@@ -477,6 +485,30 @@ impl State {
             );
         }
         Task::batch(tasks)
+    }
+
+    /// The desktop notice for new mail in an Inbox, if `event` is that.
+    fn new_mail_notice(&self, event: &engine::CoreEvent) -> Option<notify::Notice> {
+        let engine::CoreEvent::NewMail {
+            account,
+            folder,
+            count,
+        } = event
+        else {
+            return None;
+        };
+        let name = account_infos(&self.accounts)
+            .into_iter()
+            .find(|a| a.id == *account)
+            .map_or_else(|| account.clone(), |a| a.name);
+        let engine = self.engine.as_ref()?;
+        match engine.read(|s| notify::new_mail(s, &name, *folder, *count)) {
+            Ok(notice) => notice,
+            Err(e) => {
+                tracing::warn!("new-mail notice: {e}");
+                None
+            }
+        }
     }
 
     pub fn view(&self) -> Element<'_, Message> {

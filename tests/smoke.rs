@@ -1,9 +1,12 @@
 //! Smoke test: the real binary under Xvfb, on a profile whose account points at the test
-//! Dovecot, shows the synced inbox; a screenshot is saved to target/screenshots/.
+//! Dovecot, shows the synced inbox (a screenshot is saved to target/screenshots/), and
+//! announces new mail through a real notification service (dunst on the test session bus).
 #![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tern_core::account::{Account, Config, Incoming, Security, Server};
 use tern_core::profile::Profile;
@@ -93,6 +96,7 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
             .unwrap(),
     );
     std::thread::sleep(Duration::from_millis(500));
+    let (_dunst, notices) = notification_service(&display);
     let _app = Guard(
         Command::new(env!("CARGO_BIN_EXE_tern"))
             .arg("--profile")
@@ -132,5 +136,46 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
         std::fs::metadata(&png).unwrap().len() > 10_000,
         "a real picture, not a blank"
     );
+
+    // New mail arrives while the app runs: IDLE tells it, and the desktop says so.
+    let mut one = tern_testenv::corpus::message(60);
+    let at = one.windows(9).position(|w| w == b"Subject: ").unwrap();
+    one.splice(at + 9..at + 9, b"Smoke notice ".iter().copied());
+    dovecot.append_messages(&user, "INBOX", &[one]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let printed = notices.lock().unwrap().clone();
+        if printed.contains("New mail from") && printed.contains("Smoke notice") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new-mail notice; the notification service printed:\n{printed}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let _ = tern_core::secrets::delete_password(&account.incoming_secret_key());
+}
+
+/// Starts dunst on `display` (on the test's session bus) printing every notice it gets;
+/// what it printed so far is in the returned buffer.
+fn notification_service(display: &str) -> (Guard, Arc<Mutex<String>>) {
+    let mut child = Command::new("dunst")
+        .arg("-print")
+        .env("DISPLAY", display)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let printed = Arc::new(Mutex::new(String::new()));
+    let sink = printed.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    (Guard(child), printed)
 }

@@ -235,3 +235,7 @@ compose-error-address = “{ $address }” is not a valid address.
 compose-error-line-break = A field other than the message text contains a line break; remove it.
 compose-error-file = Could not attach { $path }: { $reason }
 compose-error-original = The original message could not be downloaded.
+
+## Desktop notices
+notice-new-mail-one = New mail from { $sender }
+notice-new-mail-many = { $count } new messages for { $account }
