@@ -830,6 +830,15 @@ fn reply_to_own_sent_message_goes_to_its_recipients() {
 }
 
 #[test]
+fn reply_to_a_note_sent_to_oneself_goes_back_to_oneself() {
+    let note = b"From: Ann Example <ann@tern.test>\r\nTo: ann@tern.test\r\nSubject: Reminder\r\nMessage-ID: <n1@tern.test>\r\n\r\nBuy milk.\r\n";
+    let r = reply(note, ReplyKind::Sender, &account());
+    assert_eq!(r.to, "ann@tern.test");
+    let r = reply(note, ReplyKind::All, &account());
+    assert_eq!(r.to, "ann@tern.test", "once, not twice");
+}
+
+#[test]
 fn reply_to_html_only_mail_quotes_its_text_and_caps_references() {
     let mut refs = String::new();
     for i in 0..40 {

@@ -54,8 +54,14 @@ pub fn reply(original_raw: &[u8], kind: ReplyKind, account: &Account) -> Compose
     let mut recipients = Recipients::default();
     let mut to = Vec::new();
     let mut cc = Vec::new();
-    for address in primary {
+    for address in &primary {
         recipients.add(&mut to, address, &is_own);
+    }
+    // A note the user sent to themselves: the reply goes to them too, not to nobody.
+    if to.is_empty() {
+        for address in primary {
+            recipients.add(&mut to, address, &|_| false);
+        }
     }
     if kind == ReplyKind::All {
         for address in &view.to {
