@@ -9,7 +9,7 @@ use crate::account::{Account, Config, Incoming};
 use crate::compose::Compose;
 use crate::drafts::{self, DraftCommand, DraftError};
 use crate::imap::{self, ImapError, Session};
-use crate::outbox::{self, OutboxError};
+use crate::outbox::{self, OutboxError, SentFiling};
 use crate::profile::Profile;
 use crate::secrets::{self, SecretsError};
 use crate::store::{
@@ -61,6 +61,12 @@ pub enum Command {
     RetryOutgoing(OutboxId),
     /// The user removes a message from the outbox without sending it.
     DiscardOutgoing(OutboxId),
+    /// The user takes a failed or "may have been sent" message back as a draft to fix and
+    /// send again: answered by `DraftReopened`, or `OutboxError` with
+    /// `OutboxError::NotEditable` for a message that is queued, being sent or sent.
+    EditOutgoing {
+        id: OutboxId,
+    },
     Search {
         query: String,
         account: Option<String>,
@@ -111,6 +117,13 @@ pub enum Event {
     },
     DraftSaved {
         id: DraftId,
+    },
+    /// Outbox entry `outgoing` is now draft `draft` (the GUI opens a composer on
+    /// `drafts::load(draft)`); the outbox changed too.
+    DraftReopened {
+        account: String,
+        draft: DraftId,
+        outgoing: OutboxId,
     },
     DraftError {
         id: DraftId,
@@ -228,12 +241,15 @@ impl Engine {
         for account in &config.accounts {
             let (tx, rx) = mpsc::unbounded_channel();
             let outbox = Arc::new(Notify::new());
+            // What the server says at login about filing sent mail, for the outbox.
+            let filing = Arc::new(SentFiling::default());
             // Sent copies of IMAP accounts are uploaded by the account's replay; a POP3
             // account has nothing to upload (and a nudge would be a download).
             let replay = is_imap(account).then(|| tx.clone());
             tokio::spawn(outbox::outbox_task(
                 store.clone(),
                 account.clone(),
+                filing.clone(),
                 events.clone(),
                 outbox.clone(),
                 move || {
@@ -248,6 +264,7 @@ impl Engine {
                 events.clone(),
                 rx,
                 outbox.clone(),
+                filing,
             ));
             let handle = AccountHandle {
                 account: account.clone(),
@@ -363,6 +380,7 @@ async fn dispatch(
                 })
                 .await
             }
+            Command::EditOutgoing { id } => edit_outgoing(&store, &accounts, &events, id).await,
             Command::Search {
                 query,
                 account,
@@ -435,6 +453,36 @@ async fn outgoing(
     Ok(())
 }
 
+/// Takes an outbox entry back as a draft; a refusal (queued, being sent, sent) is reported
+/// as that account's `OutboxError`.
+async fn edit_outgoing(
+    store: &SharedStore,
+    accounts: &HashMap<String, AccountHandle>,
+    events: &mpsc::UnboundedSender<Event>,
+    id: OutboxId,
+) -> Result<(), EngineError> {
+    let account = with_store(store, move |s| Ok(s.outbox_item(id)?.map(|i| i.account)))
+        .await?
+        .ok_or(EngineError::Outbox(OutboxError::NoSuchEntry(id)))?;
+    let handle = accounts
+        .get(&account)
+        .ok_or_else(|| EngineError::NoSuchAccount(account.clone()))?;
+    match outbox::reopen_as_draft(store, &handle.account, id).await {
+        Ok(draft) => {
+            let _ = events.send(Event::DraftReopened {
+                account: account.clone(),
+                draft,
+                outgoing: id,
+            });
+            let _ = events.send(Event::OutboxChanged { account });
+        }
+        Err(error) => {
+            let _ = events.send(Event::OutboxError { account, error });
+        }
+    }
+    Ok(())
+}
+
 /// Applies a local action to the store at once, then nudges the accounts to replay it.
 async fn local(
     store: &SharedStore,
@@ -503,6 +551,7 @@ async fn account_task(
     events: mpsc::UnboundedSender<Event>,
     mut commands: mpsc::UnboundedReceiver<AccountCommand>,
     outbox: Arc<Notify>,
+    filing: Arc<SentFiling>,
 ) {
     let server = match account.incoming.clone() {
         Incoming::Imap(server) => server,
@@ -515,6 +564,7 @@ async fn account_task(
         let result = async {
             let password = secrets::password_async(account.incoming_secret_key()).await?;
             let mut session = imap::connect(&server, &password).await?;
+            filing.record(session.files_sent_mail());
             backoff = Duration::from_secs(1);
             let _ = events.send(Event::Online {
                 account: account.id.clone(),
