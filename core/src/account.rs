@@ -85,12 +85,51 @@ pub struct Account {
     pub identities: Vec<Identity>,
     pub incoming: Incoming,
     pub outgoing: Option<Server>,
-    /// The server files a copy of each sent message in Sent itself (as some large providers
-    /// do): Tern then files no copy of its own; the next sync brings the server's.
-    pub server_files_sent: bool,
+    /// Whether the server files a copy of each sent message in Sent itself (as some large
+    /// providers do): Tern then files no copy of its own; the next sync brings the server's.
+    pub server_files_sent: ServerFilesSent,
     /// What a POP3 account does with the server's copy; ignored for IMAP.
     #[serde(default)]
     pub pop3: Pop3Options,
+}
+
+/// Whether an account's server files sent mail in Sent itself.
+///
+/// Written as `"auto"`, `"yes"` or `"no"`. Configs from before this setting had three
+/// values hold a bool: `true` reads as `Yes`, `false` (what every account was saved with
+/// unless the user said otherwise) as `Auto`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerFilesSent {
+    /// Learnt at each login: an IMAP server advertising Gmail's `X-GM-EXT-1` does.
+    #[default]
+    Auto,
+    Yes,
+    No,
+}
+
+impl<'de> Deserialize<'de> for ServerFilesSent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Old(bool),
+            Word(String),
+        }
+        match Stored::deserialize(deserializer)? {
+            Stored::Old(true) => Ok(ServerFilesSent::Yes),
+            Stored::Old(false) => Ok(ServerFilesSent::Auto),
+            Stored::Word(word) => match word.as_str() {
+                "auto" => Ok(ServerFilesSent::Auto),
+                "yes" => Ok(ServerFilesSent::Yes),
+                "no" => Ok(ServerFilesSent::No),
+                other => Err(serde::de::Error::invalid_value(
+                    serde::de::Unexpected::Str(other),
+                    &"\"auto\", \"yes\", \"no\" or a bool",
+                )),
+            },
+        }
+    }
 }
 
 /// When a POP3 account deletes the server's copy of a message it has downloaded. The

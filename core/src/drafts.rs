@@ -5,6 +5,13 @@
 //! The composer (GUI) picks a draft id with [`new_draft_id`] and sends
 //! `Command::SaveDraft` after each pause in typing (at most a second after the last change);
 //! the engine's drafts task does the rest.
+//!
+//! A message the server refused comes back from the outbox as a draft
+//! ([`compose_from_sent`], `Command::EditOutgoing`).
+
+mod reopen;
+
+pub use reopen::compose_from_sent;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,6 +79,36 @@ fn fingerprint(compose: &Compose) -> Vec<(String, usize, usize)> {
         .collect()
 }
 
+/// A compose model as the store keeps a draft: JSON, with the bytes of the attachments
+/// and of a forwarded message apart.
+#[derive(Clone, Debug)]
+pub struct StoredForm {
+    pub compose: String,
+    pub attachments: Vec<DraftAttachment>,
+    pub forwarded: Option<Vec<u8>>,
+}
+
+/// `compose` in the form [`crate::store::Store::draft_save`] takes.
+pub fn stored_form(compose: &Compose) -> Result<StoredForm, DraftError> {
+    Ok(StoredForm {
+        compose: serde_json::to_string(compose).map_err(|e| DraftError::Json(Arc::new(e)))?,
+        attachments: attachment_rows(compose),
+        forwarded: compose.forwarded.as_ref().map(|f| f.raw.as_ref().clone()),
+    })
+}
+
+fn attachment_rows(compose: &Compose) -> Vec<DraftAttachment> {
+    compose
+        .attachments
+        .iter()
+        .map(|a| DraftAttachment {
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            data: a.data.as_ref().clone(),
+        })
+        .collect()
+}
+
 /// Saves a draft locally, durably. `attachments_changed` false skips rewriting their bytes.
 pub async fn save_local(
     store: &SharedStore,
@@ -81,17 +118,8 @@ pub async fn save_local(
 ) -> Result<(), DraftError> {
     let json = serde_json::to_string(compose).map_err(|e| DraftError::Json(Arc::new(e)))?;
     let account = compose.account.clone();
-    let attachments: Option<Vec<DraftAttachment>> = attachments_changed.then(|| {
-        compose
-            .attachments
-            .iter()
-            .map(|a| DraftAttachment {
-                name: a.name.clone(),
-                content_type: a.content_type.clone(),
-                data: a.data.as_ref().clone(),
-            })
-            .collect()
-    });
+    let attachments: Option<Vec<DraftAttachment>> =
+        attachments_changed.then(|| attachment_rows(compose));
     let forwarded: Option<Vec<u8>> = compose.forwarded.as_ref().map(|f| f.raw.as_ref().clone());
     with_store(store, move |s| {
         s.draft_save(

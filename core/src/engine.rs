@@ -9,7 +9,7 @@ use crate::account::{Account, Config, Incoming};
 use crate::compose::Compose;
 use crate::drafts::{self, DraftCommand, DraftError};
 use crate::imap::{self, ImapError, Session};
-use crate::outbox::{self, OutboxError};
+use crate::outbox::{self, OutboxError, SentFiling};
 use crate::profile::Profile;
 use crate::secrets::{self, SecretsError};
 use crate::store::{
@@ -63,6 +63,12 @@ pub enum Command {
     RetryOutgoing(OutboxId),
     /// The user removes a message from the outbox without sending it.
     DiscardOutgoing(OutboxId),
+    /// The user takes a failed or "may have been sent" message back as a draft to fix and
+    /// send again: answered by `DraftReopened`, or `OutboxError` with
+    /// `OutboxError::NotEditable` for a message that is queued, being sent or sent.
+    EditOutgoing {
+        id: OutboxId,
+    },
     Search {
         query: String,
         account: Option<String>,
@@ -113,6 +119,13 @@ pub enum Event {
     },
     DraftSaved {
         id: DraftId,
+    },
+    /// Outbox entry `outgoing` is now draft `draft` (the GUI opens a composer on
+    /// `drafts::load(draft)`); the outbox changed too.
+    DraftReopened {
+        account: String,
+        draft: DraftId,
+        outgoing: OutboxId,
     },
     DraftError {
         id: DraftId,
@@ -247,12 +260,15 @@ impl Engine {
         for account in &config.accounts {
             let (tx, rx) = mpsc::unbounded_channel();
             let outbox = Arc::new(Notify::new());
+            // What the server says at login about filing sent mail, for the outbox.
+            let filing = Arc::new(SentFiling::default());
             // Sent copies of IMAP accounts are uploaded by the account's replay; a POP3
             // account has nothing to upload (and a nudge would be a download).
             let replay = is_imap(account).then(|| tx.clone());
             let outbox_task = tokio::spawn(outbox::outbox_task(
                 store.clone(),
                 account.clone(),
+                filing.clone(),
                 events.clone(),
                 outbox.clone(),
                 move || {
@@ -267,6 +283,7 @@ impl Engine {
                 events.clone(),
                 rx,
                 outbox.clone(),
+                filing,
             ));
             tasks.outboxes.push(outbox_task);
             tasks.accounts.push(account_task);
@@ -432,6 +449,7 @@ async fn dispatch(
                 })
                 .await
             }
+            Command::EditOutgoing { id } => edit_outgoing(&store, &accounts, &events, id).await,
             Command::Search {
                 query,
                 account,
@@ -500,6 +518,36 @@ async fn outgoing(
             account: handle.account.id.clone(),
         });
         handle.outbox.notify_one();
+    }
+    Ok(())
+}
+
+/// Takes an outbox entry back as a draft; a refusal (queued, being sent, sent) is reported
+/// as that account's `OutboxError`.
+async fn edit_outgoing(
+    store: &SharedStore,
+    accounts: &HashMap<String, AccountHandle>,
+    events: &mpsc::UnboundedSender<Event>,
+    id: OutboxId,
+) -> Result<(), EngineError> {
+    let account = with_store(store, move |s| Ok(s.outbox_item(id)?.map(|i| i.account)))
+        .await?
+        .ok_or(EngineError::Outbox(OutboxError::NoSuchEntry(id)))?;
+    let handle = accounts
+        .get(&account)
+        .ok_or_else(|| EngineError::NoSuchAccount(account.clone()))?;
+    match outbox::reopen_as_draft(store, &handle.account, id).await {
+        Ok(draft) => {
+            let _ = events.send(Event::DraftReopened {
+                account: account.clone(),
+                draft,
+                outgoing: id,
+            });
+            let _ = events.send(Event::OutboxChanged { account });
+        }
+        Err(error) => {
+            let _ = events.send(Event::OutboxError { account, error });
+        }
     }
     Ok(())
 }
@@ -581,6 +629,7 @@ async fn account_task(
     events: mpsc::UnboundedSender<Event>,
     mut commands: mpsc::UnboundedReceiver<AccountCommand>,
     outbox: Arc<Notify>,
+    filing: Arc<SentFiling>,
 ) {
     let server = match account.incoming.clone() {
         Incoming::Imap(server) => server,
@@ -593,6 +642,7 @@ async fn account_task(
         let result = async {
             let password = secrets::password_async(account.incoming_secret_key()).await?;
             let mut session = imap::connect(&server, &password).await?;
+            filing.record(session.files_sent_mail());
             backoff = Duration::from_secs(1);
             let _ = events.send(Event::Online {
                 account: account.id.clone(),

@@ -10,21 +10,27 @@
 //! - stopped after Accepted: the next run files the Sent copy and does not submit again.
 //!
 //! Temporary failures retry with backoff; permanent ones stay as Failed with the server's
-//! reason.
+//! reason, until the user retries, discards or takes the message back as a draft to fix
+//! ([`reopen_as_draft`]).
+//!
+//! The Sent copy is filed by Tern unless the server files one itself
+//! ([`ServerFilesSent`], learnt at login through [`SentFiling`] when set to Auto).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, mpsc};
 
-use crate::account::{Account, Incoming, Server};
+use crate::account::{Account, Incoming, Server, ServerFilesSent};
 use crate::compose::{Compose, ComposeError};
+use crate::drafts::{self, DraftError};
 use crate::engine::Event;
 use crate::fault;
 use crate::mime;
 use crate::secrets::{self, SecretsError};
 use crate::smtp::{self, SmtpError, Submission};
-use crate::store::{Envelope, Flags, FolderRole, NewOutgoing, OutboxId, OutboxState};
+use crate::store::{DraftId, Envelope, Flags, FolderRole, NewOutgoing, OutboxId, OutboxState};
 use crate::sync::{SharedStore, SyncError, with_store};
 
 #[derive(Debug, thiserror::Error, Clone)]
@@ -39,6 +45,67 @@ pub enum OutboxError {
     Secrets(#[from] SecretsError),
     #[error("the account has no outgoing (SMTP) server")]
     NoOutgoingServer,
+    #[error("the message is no longer in the outbox")]
+    NoSuchEntry(OutboxId),
+    /// Only a message that failed or may have been sent can be taken back to edit.
+    #[error("the message cannot be edited now: it is {}", describe(*.state))]
+    NotEditable { id: OutboxId, state: OutboxState },
+    #[error(transparent)]
+    Draft(#[from] DraftError),
+}
+
+/// An outbox state in the words of an error message.
+fn describe(state: OutboxState) -> &'static str {
+    match state {
+        OutboxState::Queued => "waiting to be sent",
+        OutboxState::Submitting | OutboxState::Finishing => "being sent",
+        OutboxState::Accepted => "already sent",
+        OutboxState::Failed => "refused by the server",
+        OutboxState::MaybeSent => "possibly sent",
+    }
+}
+
+/// What the account's IMAP server said at its latest login about filing sent mail
+/// itself. The account task records it; the outbox reads it before filing a Sent copy of
+/// an account set to [`ServerFilesSent::Auto`]. Unknown until the first login of a run.
+#[derive(Debug, Default)]
+pub struct SentFiling(AtomicU8);
+
+impl SentFiling {
+    const UNKNOWN: u8 = 0;
+    const SERVER: u8 = 1;
+    const OURS: u8 = 2;
+
+    pub fn record(&self, server_files_sent: bool) {
+        let value = if server_files_sent {
+            Self::SERVER
+        } else {
+            Self::OURS
+        };
+        self.0.store(value, Ordering::Release);
+    }
+
+    /// Whether the server files sent mail itself; None before the first login.
+    pub fn learnt(&self) -> Option<bool> {
+        match self.0.load(Ordering::Acquire) {
+            Self::UNKNOWN => None,
+            value => Some(value == Self::SERVER),
+        }
+    }
+}
+
+/// Whether Tern files its own Sent copy for `account`; None while that depends on what
+/// the server says at login and it has not said it yet. POP3 accounts always keep their
+/// own (in their local Sent folder: there is no server folder).
+fn files_own_copy(account: &Account, filing: &SentFiling) -> Option<bool> {
+    if !matches!(account.incoming, Incoming::Imap(_)) {
+        return Some(true);
+    }
+    match account.server_files_sent {
+        ServerFilesSent::Yes => Some(false),
+        ServerFilesSent::No => Some(true),
+        ServerFilesSent::Auto => filing.learnt().map(|server| !server),
+    }
 }
 
 fn now_secs() -> i64 {
@@ -76,6 +143,58 @@ pub async fn queue(store: &SharedStore, compose: &Compose) -> Result<OutboxId, O
     Ok(id)
 }
 
+/// Takes a Failed or MaybeSent message back out of the outbox as a draft for the user to
+/// fix and send again; returns the draft's id. The compose model is read back from the
+/// stored bytes (the Sent copy, so Bcc is kept); the draft is written and the entry
+/// removed in one durable transaction ([`crate::store::Store::outbox_reopen_as_draft`]).
+pub async fn reopen_as_draft(
+    store: &SharedStore,
+    account: &Account,
+    id: OutboxId,
+) -> Result<DraftId, OutboxError> {
+    let found = with_store(store, move |s| {
+        Ok(s.outbox_item(id)?.zip(s.outbox_bytes(id)?))
+    })
+    .await?;
+    let Some((item, bytes)) = found else {
+        return Err(OutboxError::NoSuchEntry(id));
+    };
+    if !matches!(item.state, OutboxState::Failed | OutboxState::MaybeSent) {
+        return Err(OutboxError::NotEditable {
+            id,
+            state: item.state,
+        });
+    }
+    // Parsing megabytes of attachments is CPU work: off the async threads and the lock.
+    let account = account.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let compose = drafts::compose_from_sent(&bytes.sent_copy(), &item.envelope.to, &account);
+        drafts::stored_form(&compose)
+    })
+    .await
+    .map_err(|_| OutboxError::Store(SyncError::StorePoisoned))??;
+    fault::crash_point("outbox:edit:read");
+    let draft = drafts::new_draft_id();
+    let taken = with_store(store, move |s| {
+        s.outbox_reopen_as_draft(
+            id,
+            draft,
+            &stored.compose,
+            &stored.attachments,
+            stored.forwarded.as_deref(),
+        )
+    })
+    .await?;
+    match taken {
+        None => Err(OutboxError::NoSuchEntry(id)),
+        Some((state, false)) => Err(OutboxError::NotEditable { id, state }),
+        Some((_, true)) => {
+            fault::crash_point("outbox:edit:reopened");
+            Ok(draft)
+        }
+    }
+}
+
 /// How long to wait after the `attempts`-th temporary failure: 30 s doubling, at most 30 min.
 fn backoff(attempts: u32) -> i64 {
     30i64.saturating_mul(1 << attempts.min(6)).min(1800)
@@ -104,6 +223,7 @@ pub struct OutboxReport {
 pub async fn run_once(
     store: &SharedStore,
     account: &Account,
+    filing: &SentFiling,
     events: &mpsc::UnboundedSender<Event>,
 ) -> Result<OutboxReport, OutboxError> {
     let mut report = OutboxReport::default();
@@ -113,7 +233,7 @@ pub async fn run_once(
     for item in items {
         match item.state {
             OutboxState::Accepted => {
-                let filed = file_sent(store, account, item.id).await?;
+                let filed = file_sent(store, account, filing, item.id).await?;
                 report.sent += usize::from(filed);
             }
             OutboxState::Queued if item.next_attempt <= now_secs() => {
@@ -127,7 +247,7 @@ pub async fn run_once(
                 };
                 match send_one(store, server, pw, item.id).await? {
                     Outcome::Accepted => {
-                        let filed = file_sent(store, account, item.id).await?;
+                        let filed = file_sent(store, account, filing, item.id).await?;
                         report.sent += usize::from(filed);
                     }
                     Outcome::Failed => report.failed += 1,
@@ -264,16 +384,20 @@ async fn send_one(
 
 /// Files an accepted message in the account's Sent folder (uploaded for IMAP accounts whose
 /// server does not file sent mail itself) and removes it from the outbox. False while the
-/// account's folders are not known yet (the first folder list comes after the first login):
-/// the entry stays Accepted and the next pass files it.
+/// account's folders are not known yet (the first folder list comes after the first login)
+/// or whether the server files its own copy is not: the entry stays Accepted and the next
+/// pass (the account task wakes the outbox after each sync) files it.
 async fn file_sent(
     store: &SharedStore,
     account: &Account,
+    filing: &SentFiling,
     id: OutboxId,
 ) -> Result<bool, OutboxError> {
     let account_id = account.id.clone();
     let imap = matches!(account.incoming, Incoming::Imap(_));
-    let own_copy = !(imap && account.server_files_sent);
+    let Some(own_copy) = files_own_copy(account, filing) else {
+        return Ok(false);
+    };
     // Read the bytes, parse them without holding the store, then file in one transaction
     // (which checks the entry is still Accepted).
     let found = with_store(store, move |s| {
@@ -329,13 +453,14 @@ async fn file_sent(
 pub async fn outbox_task(
     store: SharedStore,
     account: Account,
+    filing: Arc<SentFiling>,
     events: mpsc::UnboundedSender<Event>,
     wake: Arc<Notify>,
     filed: impl Fn() + Send + 'static,
 ) {
     let mut delay = Duration::from_secs(60);
     loop {
-        let wait = match run_once(&store, &account, &events).await {
+        let wait = match run_once(&store, &account, &filing, &events).await {
             Ok(report) => {
                 delay = Duration::from_secs(60);
                 if report.sent > 0 {

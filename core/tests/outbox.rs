@@ -1,6 +1,8 @@
 //! Sending end to end through the engine: a message goes into the outbox, through the real
 //! Postfix into the real Dovecot, its Sent copy to the server; a process killed at every
-//! outbox step and restarted neither loses nor duplicates a message; drafts survive a crash.
+//! outbox step and restarted neither loses nor duplicates a message; drafts survive a crash;
+//! a refused message comes back as a draft to fix and resend; a server that files sent mail
+//! itself gets no second copy.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -10,9 +12,10 @@ use std::time::Duration;
 
 use common::PASSWORD;
 use mail_parser::MimeHeaders;
-use tern_core::account::{Account, Config, Identity, Incoming, Security, Server};
+use tern_core::account::{Account, Config, Identity, Incoming, Security, Server, ServerFilesSent};
 use tern_core::compose::{Attachment, Compose};
 use tern_core::engine::{Command, Engine, Event};
+use tern_core::outbox::OutboxError;
 use tern_core::profile::Profile;
 use tern_core::secrets;
 use tern_core::store::OutboxState;
@@ -31,7 +34,10 @@ struct Mail {
 
 impl Mail {
     fn new() -> Mail {
-        let dovecot = Dovecot::start().expect("start dovecot");
+        Mail::on(Dovecot::start().expect("start dovecot"))
+    }
+
+    fn on(dovecot: Dovecot) -> Mail {
         let postfix = Postfix::start(&dovecot).expect("start postfix");
         let alice = dovecot.add_user("alice", PASSWORD).unwrap();
         let bob = dovecot.add_user("bob", PASSWORD).unwrap();
@@ -788,4 +794,469 @@ async fn a_forwarding_draft_reopens_with_the_forwarded_message() {
     let forwarded = reopened.forwarded.expect("still a forward");
     assert_eq!(forwarded.subject, "something");
     assert!(*forwarded.raw == original, "the forwarded bytes came back");
+}
+
+/// A message with everything a draft can hold, to a recipient Postfix refuses (other
+/// domains are not relayed), written as the user typed it: no final line end.
+fn refused_compose(mail: &Mail, account: &Account, subject: &str) -> Compose {
+    let mut compose = mail.compose(account, subject);
+    compose.body = "Hello Bob,\n.a line starting with a dot\nGrüße".into();
+    compose.cc = "Nobody Here <someone@elsewhere.example>".into();
+    compose.bcc = format!("Ålice Copy <{}>", mail.dovecot.address(&mail.alice));
+    compose.reply_to = Some("Help Desk <desk@tern.test>".into());
+    compose.in_reply_to = Some("parent@tern.test".into());
+    compose.references = vec!["root@tern.test".into(), "parent@tern.test".into()];
+    compose.attachments = vec![
+        Attachment {
+            name: "Übersicht 2026 — café.pdf".into(),
+            content_type: "application/pdf".into(),
+            content_id: None,
+            data: Arc::new((0..=255u8).cycle().take(200_000).collect()),
+        },
+        Attachment {
+            name: "notes.txt".into(),
+            content_type: "text/plain; charset=iso-8859-1".into(),
+            content_id: None,
+            // Latin-1 bytes and bare LFs: only a byte-for-byte copy keeps them.
+            data: Arc::new(b"caf\xe9\nno CR here\n".to_vec()),
+        },
+    ];
+    compose
+}
+
+/// The outbox entry whose subject is `subject`, once it is in `state`.
+async fn entry_in(
+    store: &tern_core::sync::SharedStore,
+    subject: &str,
+    state: OutboxState,
+) -> tern_core::store::OutboxItem {
+    wait_until(&format!("{subject:?} {state:?}"), || {
+        store
+            .lock()
+            .unwrap()
+            .outbox(None)
+            .unwrap()
+            .into_iter()
+            .find(|i| i.subject == subject && i.state == state)
+    })
+    .await
+}
+
+/// The next `DraftReopened` (draft, outbox id); an outbox error fails the test.
+async fn reopened(events: &mut UnboundedReceiver<Event>) -> (i64, i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::DraftReopened {
+                draft, outgoing, ..
+            })) => return (draft, outgoing),
+            Ok(Some(Event::OutboxError { error, .. })) => panic!("edit refused: {error}"),
+            Ok(Some(_)) => {}
+            other => panic!("no DraftReopened: {other:?}"),
+        }
+    }
+}
+
+/// The "permanent failures stay for the user to fix and resend": the refused message
+/// becomes a draft holding exactly what was written (Bcc, Reply-To, threading, attachments
+/// byte for byte), and once the refused address is removed it is delivered as written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_message_is_taken_back_as_a_draft_fixed_and_sent() {
+    let mail = Mail::new();
+    let account = mail.account("edit");
+    let profile = mail.profile("edit", &account);
+    let (engine, mut events) = Engine::open(&profile).unwrap();
+    let store = engine.store();
+    let subject = "édité et renvoyé";
+    let written = refused_compose(&mail, &account, subject);
+    engine.send(Command::Send {
+        compose: Box::new(written.clone()),
+        draft: None,
+    });
+    let failed = entry_in(&store, subject, OutboxState::Failed).await;
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("someone@elsewhere.example")),
+        "{:?}",
+        failed.last_error
+    );
+
+    engine.send(Command::EditOutgoing { id: failed.id });
+    let (draft, outgoing) = reopened(&mut events).await;
+    assert_eq!(outgoing, failed.id);
+    assert!(store.lock().unwrap().outbox(None).unwrap().is_empty());
+    let mut compose = tern_core::drafts::load(&store, draft)
+        .await
+        .unwrap()
+        .expect("the draft is stored");
+    assert_eq!(compose, written, "the draft holds the message as written");
+    assert!(
+        drain(&mut events)
+            .iter()
+            .any(|e| matches!(e, Event::OutboxChanged { .. })),
+        "the GUI hears the outbox changed"
+    );
+
+    // The user removes the refused address and sends again.
+    compose.cc.clear();
+    engine.send(Command::Send {
+        compose: Box::new(compose),
+        draft: Some(draft),
+    });
+    wait_until(
+        "the resent message to leave the outbox and the draft",
+        || {
+            let s = store.lock().unwrap();
+            (s.outbox(None).unwrap().is_empty() && s.drafts().unwrap().is_empty()).then_some(())
+        },
+    )
+    .await;
+    mail.settle();
+    assert_eq!(mail.count(&mail.bob, "INBOX", subject), 1, "delivered once");
+    assert_eq!(mail.count(&mail.alice, "INBOX", subject), 1, "the Bcc too");
+
+    // Bob reads it over IMAP: the attachments arrive as they were written.
+    let mut imap = tern_core::imap::connect(
+        &Server {
+            host: mail.dovecot.host().to_owned(),
+            port: mail.dovecot.imaps_port(),
+            security: Security::ImplicitTls,
+            login: mail.bob.clone(),
+            pinned_cert_sha256: Some(mail.dovecot.cert_sha256_hex()),
+            plaintext_acknowledged: false,
+        },
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    imap.select("INBOX", None).await.unwrap();
+    let uids = imap.all_uids().await.unwrap();
+    assert_eq!(uids.len(), 1);
+    let raw = imap.fetch_body(uids[0]).await.unwrap().unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(parsed.subject(), Some(subject));
+    assert_eq!(
+        parsed.in_reply_to().as_text(),
+        Some("parent@tern.test"),
+        "still threaded"
+    );
+    assert!(parsed.header("Cc").is_none(), "the refused Cc is gone");
+    let received: Vec<(String, Vec<u8>)> = parsed
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_owned(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].0, written.attachments[0].name);
+    assert!(
+        received[0].1 == *written.attachments[0].data,
+        "the PDF byte for byte"
+    );
+    assert_eq!(received[1].0, "notes.txt");
+    engine.send(Command::Shutdown);
+}
+
+/// A message waiting to be sent (its server is down) cannot be taken back: it may be
+/// submitted at any moment. The refusal is an outbox error naming why; nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queued_message_cannot_be_taken_back_as_a_draft() {
+    let mail = Mail::new();
+    let mut account = mail.account("edit-queued");
+    if let Some(server) = &mut account.outgoing {
+        // Nothing listens there: every attempt is a temporary failure.
+        server.port = tern_testenv::free_port();
+    }
+    let profile = mail.profile("edit-queued", &account);
+    let (engine, mut events) = Engine::open(&profile).unwrap();
+    let store = engine.store();
+    let subject = "waiting for its server";
+    engine.send(Command::Send {
+        compose: Box::new(mail.compose(&account, subject)),
+        draft: None,
+    });
+    let queued = wait_until("a failed attempt", || {
+        store
+            .lock()
+            .unwrap()
+            .outbox(None)
+            .unwrap()
+            .into_iter()
+            .find(|i| i.state == OutboxState::Queued && i.attempts > 0)
+    })
+    .await;
+    drain(&mut events);
+    engine.send(Command::EditOutgoing { id: queued.id });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let error = loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::OutboxError { error, .. })) => break error,
+            Ok(Some(Event::DraftReopened { .. })) => panic!("a queued message became a draft"),
+            Ok(Some(_)) => {}
+            other => panic!("no refusal: {other:?}"),
+        }
+    };
+    match error {
+        OutboxError::NotEditable { id, state } => {
+            assert_eq!(id, queued.id);
+            assert!(
+                matches!(state, OutboxState::Queued | OutboxState::Submitting),
+                "{state:?}"
+            );
+        }
+        other => panic!("expected NotEditable, got {other}"),
+    }
+    let s = store.lock().unwrap();
+    assert_eq!(s.outbox(None).unwrap().len(), 1, "still in the outbox");
+    assert!(s.drafts().unwrap().is_empty(), "no draft made");
+    drop(s);
+    engine.send(Command::Shutdown);
+}
+
+const EDIT_CHILD: &str = "TERN_TEST_EDIT_CRASH_CHILD";
+
+/// The child half of the edit crash test: opens the engine and asks to edit one entry;
+/// `TERN_CRASH_AT` aborts the process at one step of that.
+async fn edit_child(spec: std::ffi::OsString) {
+    let spec: serde_json::Value = serde_json::from_str(spec.to_str().unwrap()).unwrap();
+    let profile = Profile::open(Some(spec["profile"].as_str().unwrap().into())).unwrap();
+    let (engine, _events) = Engine::open(&profile).unwrap();
+    engine.send(Command::EditOutgoing {
+        id: spec["id"].as_i64().unwrap(),
+    });
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+/// Killed at each step of taking a message back as a draft (after reading it, inside the
+/// transaction after the draft is written, after the commit), a restarted Tern has the
+/// outbox entry or the draft, never both and never neither; editing again then works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_while_taking_a_message_back_leaves_it_in_one_place() {
+    if let Some(spec) = std::env::var_os(EDIT_CHILD) {
+        return edit_child(spec).await;
+    }
+    let mail = Mail::new();
+    // A "may have been sent" message can be taken back like a refused one.
+    for (step, left_in) in [
+        ("read", OutboxState::Failed),
+        ("draft-written", OutboxState::MaybeSent),
+        ("reopened", OutboxState::Failed),
+    ] {
+        let name = format!("edit-crash-{step}");
+        let account = mail.account(&name);
+        let profile = mail.profile(&name, &account);
+        let written = refused_compose(&mail, &account, &format!("taken back at {step}"));
+        // The message as the outbox keeps one the server refused (or left unsettled).
+        let id = {
+            let store: tern_core::sync::SharedStore = Arc::new(std::sync::Mutex::new(
+                tern_core::store::Store::open(&profile.store_path()).unwrap(),
+            ));
+            let id = tern_core::outbox::queue(&store, &written).await.unwrap();
+            assert!(
+                store
+                    .lock()
+                    .unwrap()
+                    .outbox_transition(
+                        id,
+                        &[OutboxState::Queued],
+                        left_in,
+                        Some("550 5.7.1 relay access denied"),
+                        None,
+                        true,
+                    )
+                    .unwrap()
+            );
+            id
+        };
+        let spec = serde_json::json!({ "profile": profile.dir(), "id": id });
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_stop_while_taking_a_message_back_leaves_it_in_one_place",
+                "--nocapture",
+            ])
+            .env(EDIT_CHILD, spec.to_string())
+            .env("TERN_CRASH_AT", format!("outbox:edit:{step}"))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), None, "the child was stopped at {step}");
+
+        let (engine, mut events) = Engine::open(&profile).unwrap();
+        let store = engine.store();
+        let (entry, drafts) = {
+            let s = store.lock().unwrap();
+            (s.outbox_item(id).unwrap(), s.drafts().unwrap())
+        };
+        assert_eq!(
+            usize::from(entry.is_some()) + drafts.len(),
+            1,
+            "after a stop at {step}: entry {entry:?}, drafts {drafts:?}"
+        );
+        let draft = match entry {
+            Some(entry) => {
+                assert_eq!(entry.state, left_in, "at {step}");
+                engine.send(Command::EditOutgoing { id });
+                reopened(&mut events).await.0
+            }
+            None => drafts[0].id,
+        };
+        let compose = tern_core::drafts::load(&store, draft).await.unwrap();
+        assert_eq!(compose.as_ref(), Some(&written), "the draft after {step}");
+        assert!(store.lock().unwrap().outbox(None).unwrap().is_empty());
+        assert_eq!(store.lock().unwrap().drafts().unwrap().len(), 1);
+        engine.send(Command::Shutdown);
+    }
+}
+
+/// Waits for the first `OutboxChanged`: the message is in the outbox.
+async fn queued(events: &mut UnboundedReceiver<Event>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::OutboxChanged { .. })) => return,
+            Ok(Some(Event::Error(e))) => panic!("send failed: {e}"),
+            Ok(Some(_)) => {}
+            other => panic!("not queued: {other:?}"),
+        }
+    }
+}
+
+/// Message-IDs of the messages in `user`'s `mailbox`.
+fn message_ids(mail: &Mail, user: &str, mailbox: &str, subject: &str) -> Vec<String> {
+    mail.fetch(user, mailbox, subject)
+        .iter()
+        .filter_map(|raw| {
+            mail_parser::MessageParser::default()
+                .parse_headers(raw)
+                .and_then(|m| m.message_id().map(str::to_owned))
+        })
+        .collect()
+}
+
+/// A server that says it is Gmail (X-GM-EXT-1) files what its SMTP accepted in Sent itself:
+/// with the default setting Tern uploads no copy of its own. An account set to "no" on the
+/// same server still gets Tern's copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_files_sent_mail_itself_gets_no_copy_from_tern() {
+    let dovecot =
+        Dovecot::start_with_config("imap_capability = +X-GM-EXT-1").expect("start dovecot");
+    let mail = Mail::on(dovecot);
+    let account = mail.account("gmail-like");
+    assert_eq!(
+        account.server_files_sent,
+        ServerFilesSent::Auto,
+        "the default"
+    );
+    let Incoming::Imap(server) = &account.incoming else {
+        unreachable!()
+    };
+    let session = tern_core::imap::connect(server, PASSWORD).await.unwrap();
+    assert!(
+        session.files_sent_mail(),
+        "the test server advertises X-GM-EXT-1: {:?}",
+        session.capabilities()
+    );
+    drop(session);
+
+    for (setting, subject, copies) in [
+        (ServerFilesSent::Auto, "filed by the server", 0),
+        (ServerFilesSent::No, "filed by tern anyway", 1),
+    ] {
+        let mut account = mail.account(&format!("gmail-{copies}"));
+        account.server_files_sent = setting;
+        let profile = mail.profile(&account.id, &account);
+        let (engine, mut events) = Engine::open(&profile).unwrap();
+        let store = engine.store();
+        engine.send(Command::Send {
+            compose: Box::new(mail.compose(&account, subject)),
+            draft: None,
+        });
+        queued(&mut events).await;
+        wait_until("the outbox to empty", || {
+            store
+                .lock()
+                .unwrap()
+                .outbox(None)
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        })
+        .await;
+        mail.settle();
+        let delivered = message_ids(&mail, &mail.bob, "INBOX", subject);
+        assert_eq!(delivered.len(), 1, "delivered once");
+        if copies == 0 {
+            // Filed without a copy: no local Sent row and no upload waiting, so none can
+            // reach the server later either.
+            {
+                let s = store.lock().unwrap();
+                let sent = s
+                    .folder_by_role(&account.id, tern_core::store::FolderRole::Sent)
+                    .unwrap()
+                    .expect("the Sent folder is known");
+                let rows = s
+                    .page(sent.id, 0, 100, tern_core::store::SortOrder::DateDesc)
+                    .unwrap();
+                assert!(rows.iter().all(|r| r.subject != subject), "no local copy");
+                assert!(s.pending_ops(&account.id).unwrap().is_empty(), "no upload");
+            }
+            engine.send(Command::SyncAll);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        } else {
+            wait_until("Tern's Sent copy", || {
+                (mail.count(&mail.alice, "Sent", subject) > 0).then_some(())
+            })
+            .await;
+        }
+        let filed = message_ids(&mail, &mail.alice, "Sent", subject);
+        assert_eq!(
+            filed.iter().filter(|id| **id == delivered[0]).count(),
+            copies,
+            "Sent copies with the sent Message-ID, setting {setting:?}"
+        );
+        engine.send(Command::Shutdown);
+    }
+}
+
+/// The setting used to be a bool; configs saved then still load: `true` is "yes", `false`
+/// (what every account was saved with) lets Tern find out.
+#[test]
+fn old_and_new_forms_of_the_server_files_sent_setting_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    for (value, want) in [
+        ("true", ServerFilesSent::Yes),
+        ("false", ServerFilesSent::Auto),
+        ("\"auto\"", ServerFilesSent::Auto),
+        ("\"yes\"", ServerFilesSent::Yes),
+        ("\"no\"", ServerFilesSent::No),
+    ] {
+        std::fs::write(
+            &path,
+            format!("[[accounts]]\nid = \"a\"\nserver_files_sent = {value}\n"),
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.accounts[0].server_files_sent, want, "{value}");
+        // Saved and loaded again, it stays.
+        config.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), config, "{value} saved");
+    }
+    std::fs::write(&path, "[[accounts]]\nid = \"a\"\n").unwrap();
+    assert_eq!(
+        Config::load(&path).unwrap().accounts[0].server_files_sent,
+        ServerFilesSent::Auto,
+        "missing"
+    );
+    std::fs::write(
+        &path,
+        "[[accounts]]\nid = \"a\"\nserver_files_sent = \"sometimes\"\n",
+    )
+    .unwrap();
+    assert!(Config::load(&path).is_err(), "an unknown word is an error");
 }

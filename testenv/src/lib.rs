@@ -121,10 +121,16 @@ struct Identity {
 impl Dovecot {
     /// Starts a fresh, isolated Dovecot: own config, base_dir, state, logs and Maildirs under a new temp folder; listening on 127.0.0.1 only on free ports.
     pub fn start() -> io::Result<Dovecot> {
+        Self::start_with_config("")
+    }
+
+    /// [`Dovecot::start`] with `extra` appended to the generated dovecot.conf, e.g.
+    /// `imap_capability = +X-GM-EXT-1` to look like a server that files sent mail itself.
+    pub fn start_with_config(extra: &str) -> io::Result<Dovecot> {
         let identity = Identity::detect()?;
         let mut last_err = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::start_once(&identity) {
+            match Self::start_once(&identity, extra) {
                 Ok(dovecot) => return Ok(dovecot),
                 // Another process may grab a port between free_port() and Dovecot's bind.
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => last_err = Some(e),
@@ -134,7 +140,7 @@ impl Dovecot {
         Err(last_err.unwrap_or_else(|| io::Error::other("dovecot: no start attempt made")))
     }
 
-    fn start_once(identity: &Identity) -> io::Result<Dovecot> {
+    fn start_once(identity: &Identity, extra: &str) -> io::Result<Dovecot> {
         let dir = tempfile::Builder::new()
             .prefix("tern-dovecot-")
             .tempdir_in(scratch_base())
@@ -152,7 +158,8 @@ impl Dovecot {
 
         let ports = free_ports::<4>()?;
         let conf = root.join("dovecot.conf");
-        fs::write(&conf, config(root, identity, ports)).map_err(|e| ctx(e, "write config"))?;
+        let text = format!("{}\n{extra}\n", config(root, identity, ports));
+        fs::write(&conf, text).map_err(|e| ctx(e, "write config"))?;
 
         let mut cmd = Command::new("sh");
         cmd.arg("-c")

@@ -59,6 +59,13 @@ impl Session {
         self.caps.contains(&cap.to_ascii_uppercase())
     }
 
+    /// Whether the server files a copy of each message submitted over its SMTP in its Sent
+    /// folder itself, so a client must not upload another: Gmail does, and says it is
+    /// Gmail with `X-GM-EXT-1`.
+    pub fn files_sent_mail(&self) -> bool {
+        self.has("X-GM-EXT-1")
+    }
+
     /// Everything the server advertised, upper-cased.
     pub fn capabilities(&self) -> Vec<String> {
         let mut caps: Vec<String> = self.caps.iter().cloned().collect();

@@ -52,6 +52,38 @@ fn draft_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDraft> {
 
 const DRAFT_COLS: &str = "id, account, compose, updated, server_message_id, server_saved";
 
+/// Writes a draft row (and its attachments when given) inside the caller's transaction:
+/// a save, or a message taken back from the outbox in the same transaction that removes
+/// it there.
+pub(super) fn write_draft(
+    tx: &rusqlite::Transaction<'_>,
+    id: DraftId,
+    account: &str,
+    compose: &str,
+    attachments: Option<(&[DraftAttachment], Option<&[u8]>)>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO draft (id, account, compose, updated) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET account = excluded.account,
+             compose = excluded.compose, updated = excluded.updated",
+    )?
+    .execute(params![id, account, compose, now_millis()])?;
+    if let Some((attachments, forwarded)) = attachments {
+        tx.prepare_cached("UPDATE draft SET forwarded = ?2 WHERE id = ?1")?
+            .execute(params![id, forwarded])?;
+        tx.prepare_cached("DELETE FROM draft_attachment WHERE draft = ?1")?
+            .execute([id])?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO draft_attachment (draft, position, name, content_type, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (position, a) in attachments.iter().enumerate() {
+            insert.execute(params![id, position as i64, a.name, a.content_type, a.data])?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Saves a draft durably under `id` (the caller picks ids: `crate::drafts::new_draft_id`),
     /// creating it if needed. `attachments` replaces the stored set and the forwarded
@@ -65,25 +97,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.durably(|store| {
             let tx = store.write_tx()?;
-            tx.prepare_cached(
-                "INSERT INTO draft (id, account, compose, updated) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET account = excluded.account,
-                     compose = excluded.compose, updated = excluded.updated",
-            )?
-            .execute(params![id, account, compose, now_millis()])?;
-            if let Some((attachments, forwarded)) = attachments {
-                tx.prepare_cached("UPDATE draft SET forwarded = ?2 WHERE id = ?1")?
-                    .execute(params![id, forwarded])?;
-                tx.prepare_cached("DELETE FROM draft_attachment WHERE draft = ?1")?
-                    .execute([id])?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO draft_attachment (draft, position, name, content_type, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for (position, a) in attachments.iter().enumerate() {
-                    insert.execute(params![id, position as i64, a.name, a.content_type, a.data])?;
-                }
-            }
+            write_draft(&tx, id, account, compose, attachments)?;
             tx.commit()?;
             Ok(())
         })

@@ -10,9 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use super::drafts::{DraftAttachment, DraftId, write_draft};
 use super::local::insert_with_body;
 use super::queue::enqueue;
 use super::{FolderId, MessageId, NewMessage, PendingOp, Store, StoreError};
+use crate::fault;
 
 pub type OutboxId = i64;
 
@@ -329,6 +331,49 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(n > 0)
+        })
+    }
+
+    /// The user takes a failed or maybe-sent message back to edit it: in one durable
+    /// transaction the draft `draft` is written (the compose JSON, its attachments and
+    /// forwarded message) and the entry removed, so a stop at any point leaves one or the
+    /// other, never both or neither. Only a Failed or MaybeSent entry is taken. Returns None
+    /// when there is no such entry, else its state and whether it was taken (an unknown
+    /// state, written by a newer Tern, shows as Failed and is never taken).
+    pub fn outbox_reopen_as_draft(
+        &mut self,
+        id: OutboxId,
+        draft: DraftId,
+        compose: &str,
+        attachments: &[DraftAttachment],
+        forwarded: Option<&[u8]>,
+    ) -> Result<Option<(OutboxState, bool)>, StoreError> {
+        self.durably(|store| {
+            let tx = store.write_tx()?;
+            let found: Option<(String, String)> = tx
+                .prepare_cached("SELECT state, account FROM outbox WHERE id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((state, account)) = found else {
+                return Ok(None);
+            };
+            let Some(state) = OutboxState::parse(&state) else {
+                return Ok(Some((OutboxState::Failed, false)));
+            };
+            if !matches!(state, OutboxState::Failed | OutboxState::MaybeSent) {
+                return Ok(Some((state, false)));
+            }
+            write_draft(
+                &tx,
+                draft,
+                &account,
+                compose,
+                Some((attachments, forwarded)),
+            )?;
+            fault::crash_point("outbox:edit:draft-written");
+            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+            tx.commit()?;
+            Ok(Some((state, true)))
         })
     }
 
