@@ -91,6 +91,8 @@ pub enum Message {
     Composer(window::Id, compose::Message),
     /// Saved drafts that were open in a composer when the app last stopped.
     ReopenDrafts(Vec<(tern_core::store::DraftId, tern_core::compose::Compose)>),
+    /// Saved drafts to open, each in its own composer.
+    OpenDrafts(Vec<(tern_core::store::DraftId, tern_core::compose::Compose)>),
     WindowClosed(window::Id),
     /// The old engine has stopped: open the new one (the accounts changed) or quit.
     EngineStopped(AfterStop),
@@ -301,16 +303,19 @@ impl State {
                     composer.event(&event, &self.accounts);
                 }
                 let notice = self.new_mail_notice(&event);
+                let reopened = match &event {
+                    engine::CoreEvent::DraftReopened { draft, .. } => self.edit_reopened(*draft),
+                    _ => Task::none(),
+                };
                 let shown = match &mut self.screen {
                     Screen::Mailbox(m) => m.event(event).map(Message::Mailbox),
                     _ => Task::none(),
                 };
-                match notice {
-                    Some(notice) => {
-                        Task::batch([shown, Task::future(notify::show(notice)).discard()])
-                    }
-                    None => shown,
-                }
+                let notice = match notice {
+                    Some(notice) => Task::future(notify::show(notice)).discard(),
+                    None => Task::none(),
+                };
+                Task::batch([shown, notice, reopened])
             }
             Message::Mailbox(mailbox::Message::CycleTheme) => {
                 self.settings.theme = self.settings.theme.next();
@@ -331,6 +336,7 @@ impl State {
             },
             Message::Composer(id, message) => self.composer_update(id, message),
             Message::ReopenDrafts(drafts) => self.reopen_drafts(drafts),
+            Message::OpenDrafts(drafts) => self.open_drafts(drafts),
             Message::WindowClosed(id) => self.window_closed(id),
             Message::EngineStopped(AfterStop::Quit) => iced::exit(),
             Message::EngineStopped(AfterStop::Restart) => {

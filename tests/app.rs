@@ -167,3 +167,33 @@ fn a_send_during_an_engine_restart_reaches_the_outbox() {
     let accounts = h.state.mailbox().unwrap().accounts.len();
     assert_eq!(accounts, 1, "the removed account is gone from the tree");
 }
+
+/// A message the server refused is taken back from the Outbox as a draft and opens in a
+/// composer, with its recipient there to fix.
+#[test]
+fn a_refused_message_taken_back_from_the_outbox_opens_in_a_composer() {
+    let mut h = Harness::new(5, false);
+    let failed = h.store().outbox(None).unwrap();
+    let item = failed
+        .iter()
+        .find(|i| i.subject == "Minutes of Monday")
+        .unwrap()
+        .clone();
+    h.mailbox()
+        .engine()
+        .send(tern_core::engine::Command::EditOutgoing { id: item.id });
+    h.pump_until("the engine took it back", |_| true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.state.composers.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no composer opened");
+        h.pump_events_running_tasks();
+    }
+    let window = only_composer(&h);
+    let c = &h.state.composers[&window];
+    assert_eq!(c.subject, "Minutes of Monday");
+    assert_eq!(c.to, "nobody@nowhere.example");
+    assert!(
+        h.store().outbox(None).unwrap().iter().all(|i| i.id != item.id),
+        "out of the Outbox"
+    );
+}

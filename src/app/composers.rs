@@ -96,36 +96,65 @@ impl State {
         if open.is_empty() {
             return Task::none();
         }
-        let store = handle.store();
-        Task::perform(
-            async move {
-                let mut found = Vec::new();
-                for id in open {
-                    match tern_core::drafts::load(&store, id).await {
-                        Ok(Some(compose)) => found.push((id, compose)),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!("draft {id} cannot be reopened: {e}"),
-                    }
-                }
-                found
-            },
-            Message::ReopenDrafts,
-        )
+        load_drafts(handle, open).map(Message::ReopenDrafts)
     }
 
+    /// A message taken back from the Outbox as a draft: open it to fix and send again.
+    pub(super) fn edit_reopened(&self, draft: DraftId) -> Task<Message> {
+        match &self.engine {
+            Some(handle) => load_drafts(handle, vec![draft]).map(Message::OpenDrafts),
+            None => Task::none(),
+        }
+    }
+}
+
+/// Reads saved drafts off the UI thread; one that cannot be read is logged and left out.
+fn load_drafts(
+    handle: &Handle,
+    ids: Vec<DraftId>,
+) -> Task<Vec<(DraftId, tern_core::compose::Compose)>> {
+    let store = handle.store();
+    Task::perform(
+        async move {
+            let mut found = Vec::new();
+            for id in ids {
+                match tern_core::drafts::load(&store, id).await {
+                    Ok(Some(compose)) => found.push((id, compose)),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("draft {id} cannot be reopened: {e}"),
+                }
+            }
+            found
+        },
+        |found| found,
+    )
+}
+
+impl State {
     pub(super) fn reopen_drafts(
         &mut self,
         drafts: Vec<(DraftId, tern_core::compose::Compose)>,
     ) -> Task<Message> {
-        let Some(engine) = self.engine.clone() else {
+        if self.engine.is_none() {
             return Task::none();
-        };
+        }
         // Listed drafts that no longer exist (sent, discarded) are forgotten.
         let composers = &self.composers;
         self.settings.open_drafts.retain(|d| {
             drafts.iter().any(|(id, _)| id == d) || composers.values().any(|c| c.draft == *d)
         });
         self.save_settings();
+        self.open_drafts(drafts)
+    }
+
+    /// Opens a composer on each draft not already open in one.
+    pub(super) fn open_drafts(
+        &mut self,
+        drafts: Vec<(DraftId, tern_core::compose::Compose)>,
+    ) -> Task<Message> {
+        let Some(engine) = self.engine.clone() else {
+            return Task::none();
+        };
         let mut tasks = Vec::new();
         for (id, saved) in drafts {
             if self.composers.values().any(|c| c.draft == id) {

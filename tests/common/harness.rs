@@ -161,6 +161,15 @@ impl Harness {
         }
     }
 
+    /// Hands the engine events that came so far to the app and runs the tasks they start
+    /// (one level: loading a draft, say), as the app's runtime would.
+    pub fn pump_events_running_tasks(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.send_and_run(app::Message::Engine(engine::Event::Core(event)));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     /// The store as the engine wrote it, opened separately (as another reader would).
     pub fn store(&self) -> Store {
         Store::open(&self.profile.store_path()).unwrap()

@@ -207,7 +207,9 @@ pub fn profile(dir: &Path, inbox: usize, second: bool) -> Profile {
             account: ACCOUNT,
             message_id: "sent-1@example.org",
             subject: "Minutes of Monday",
-            raw: b"Subject: Minutes of Monday\r\n\r\nHello\r\n",
+            raw: b"From: Alice <alice@example.org>\r\nTo: nobody@nowhere.example\r\n\
+                   Subject: Minutes of Monday\r\nMessage-ID: <sent-1@example.org>\r\n\
+                   Date: Mon, 24 Jun 2024 09:00:00 +0000\r\n\r\nHello\r\n",
             bcc_header: None,
             envelope: &envelope,
         })
