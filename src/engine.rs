@@ -116,14 +116,22 @@ const IN_USE_WAIT: Duration = Duration::from_secs(20);
 /// The engine of the profile at `dir`, as a stream of [`Event`]s; one per profile and
 /// `generation` (a new generation stops following the old engine and opens a new one).
 pub fn connect(dir: Option<PathBuf>, generation: u64) -> Subscription<Event> {
-    Subscription::run_with((dir, generation), |(dir, _)| run(dir.clone()))
+    Subscription::run_with((dir, generation), |(dir, generation)| {
+        run(dir.clone(), *generation > 0)
+    })
 }
 
-/// Opens the engine; a profile still held (by this app's previous engine finishing its
-/// stop) is tried again for a while before giving up.
-async fn open(dir: Option<PathBuf>) -> Result<(Engine, EngineEvents), String> {
+/// Opens the engine. After a restart, a profile still held (by this app's previous
+/// engine finishing its stop) is tried again for a while; at start, a profile held by
+/// another Tern is said at once.
+async fn open(dir: Option<PathBuf>, restarted: bool) -> Result<(Engine, EngineEvents), String> {
     let profile = Profile::open(dir).map_err(|e| e.to_string())?;
-    let deadline = tokio::time::Instant::now() + IN_USE_WAIT;
+    let wait = if restarted {
+        IN_USE_WAIT
+    } else {
+        Duration::ZERO
+    };
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         match Engine::open(&profile) {
             Err(EngineError::ProfileInUse) if tokio::time::Instant::now() < deadline => {
@@ -136,9 +144,9 @@ async fn open(dir: Option<PathBuf>) -> Result<(Engine, EngineEvents), String> {
 
 type EngineEvents = tokio::sync::mpsc::UnboundedReceiver<CoreEvent>;
 
-fn run(dir: Option<PathBuf>) -> impl Stream<Item = Event> {
+fn run(dir: Option<PathBuf>, restarted: bool) -> impl Stream<Item = Event> {
     stream::channel(100, async move |mut output| {
-        let opened = open(dir).await;
+        let opened = open(dir, restarted).await;
         let (engine, mut events) = match opened {
             Ok(pair) => pair,
             Err(reason) => {

@@ -193,7 +193,46 @@ fn a_refused_message_taken_back_from_the_outbox_opens_in_a_composer() {
     assert_eq!(c.subject, "Minutes of Monday");
     assert_eq!(c.to, "nobody@nowhere.example");
     assert!(
-        h.store().outbox(None).unwrap().iter().all(|i| i.id != item.id),
+        h.store()
+            .outbox(None)
+            .unwrap()
+            .iter()
+            .all(|i| i.id != item.id),
         "out of the Outbox"
+    );
+}
+
+/// Closing the last window stops the engine before the app quits: a draft saved on the
+/// way out is on disk, and the profile is free for the next start.
+#[test]
+fn closing_the_last_window_stores_the_draft_and_frees_the_profile() {
+    let mut h = Harness::new(5, false);
+    h.send_and_run(app::Message::Compose(ComposeRequest::New));
+    let window = only_composer(&h);
+    type_into(&mut h, window, Field::Subject, "Kept on the way out");
+    h.send_and_run(app::Message::Composer(
+        window,
+        compose::Message::Close(compose::CloseChoice::SaveDraft),
+    ));
+    let draft_saved = |h: &Harness| {
+        h.store()
+            .drafts()
+            .unwrap()
+            .iter()
+            .any(|d| d.compose.contains("Kept on the way out"))
+    };
+    // The main window was closed before; now the composer's closes too.
+    let quit = h.update(app::Message::WindowClosed(window));
+    h.run(quit);
+    assert!(
+        draft_saved(&h),
+        "the draft was stored before the engine stopped"
+    );
+    let profile = tern_core::profile::Profile::open(Some(h.profile.dir().to_path_buf())).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    assert!(
+        tern_core::engine::Engine::open(&profile).is_ok(),
+        "the profile is free"
     );
 }
