@@ -54,6 +54,54 @@ outbox-sending = Sending…
 outbox-sent = Sent
 outbox-failed = Not sent
 outbox-maybe-sent = May have been sent
+outbox-send-again = Send again
+outbox-delete = Delete
+outbox-confirm-maybe-sent = This message may already have been sent. Send it again?
+outbox-confirm-delete = Delete this message without sending it?
+outbox-cancel = Cancel
+
+## Context menu of the message list
+menu-edit-draft = Edit draft
+menu-reply = Reply
+menu-reply-all = Reply to all
+menu-forward = Forward
+menu-mark-read = Mark as read
+menu-mark-unread = Mark as unread
+menu-flag = Flag
+menu-unflag = Remove flag
+menu-move = Move to
+menu-archive = Archive
+menu-junk = Move to Junk
+menu-delete = Delete
+# The keys that do the same, shown beside the menu's items.
+key-reply = R
+key-reply-all = A
+key-forward = F
+key-read = M
+key-flag = S
+key-archive = E
+key-junk = !
+key-delete = Del
+
+## Dragging messages onto a folder
+drag-move = { $count ->
+    [one] 1 message
+   *[other] { $count } messages
+}
+drag-copy = { $count ->
+    [one] Copy 1 message
+   *[other] Copy { $count } messages
+}
+notice-copied = { $count ->
+    [one] Copied 1 message to { $folder }
+   *[other] Copied { $count } messages to { $folder }
+}
+
+## Drafts
+draft-bar = This is a draft you saved in Tern.
+draft-edit = Edit draft
+drafts-local = Saved on this computer only
+draft-no-recipient = (no recipient yet)
 
 ## Reader
 reader-none = Select a message to read it.

@@ -23,9 +23,34 @@ impl State {
             self.deferred_requests.push(request);
             return Task::none();
         };
+        if let ComposeRequest::Draft(draft) = request {
+            return self.open_saved_draft(draft, &engine);
+        }
         let account = self.account_in_view();
         let composer = Compose::new(request, engine, &self.accounts, account.as_deref());
         self.add_composer(composer)
+    }
+
+    /// A saved draft the user asked to edit: its window if one has it open already, else
+    /// a new composer once the draft is read back (off the UI thread).
+    fn open_saved_draft(&self, draft: DraftId, engine: &Handle) -> Task<Message> {
+        if let Some((&window, _)) = self.composers.iter().find(|(_, c)| c.draft == draft) {
+            return window::gain_focus(window);
+        }
+        let store = engine.store();
+        Task::perform(
+            async move { tern_core::drafts::load(&store, draft).await },
+            move |loaded| match loaded {
+                Ok(Some(saved)) => Some(vec![(draft, saved)]),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!("draft {draft} cannot be opened: {e}");
+                    None
+                }
+            },
+        )
+        // The same path as drafts reopened at start: one composer per draft.
+        .and_then(|drafts| Task::done(Message::ReopenDrafts(drafts)))
     }
 
     fn add_composer(&mut self, composer: Compose) -> Task<Message> {

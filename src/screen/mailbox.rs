@@ -4,10 +4,14 @@
 
 mod actions;
 pub mod chrome;
+pub mod drafts;
+pub mod drag;
 mod events;
 pub mod folders;
 pub mod format;
 pub mod list;
+pub mod menu;
+pub mod outbox;
 pub mod reader;
 mod unified;
 
@@ -16,22 +20,26 @@ use crate::i18n::tr_args;
 use crate::settings::{Settings, Sort};
 use crate::theme::{self, space};
 use crate::widget::message_list::{self, Handlers};
+use crate::widget::pointer::pointer_area;
 use crate::widget::shortcuts::shortcuts;
+use drafts::LocalDraft;
+use drag::Drag;
 use folders::{AccountInfo, Connection, Place, Tree};
 use format::Dates;
 use iced::keyboard::{Key, Modifiers, key::Named};
 use iced::widget::pane_grid::{self, PaneGrid};
 use iced::widget::scrollable::Viewport;
-use iced::widget::{column, container};
-use iced::{Element, Length, Task};
+use iced::widget::{Space, Stack, column, container};
+use iced::{Element, Length, Point, Task};
 use list::{List, Source};
+use menu::ContextMenu;
 use reader::Reader;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tern_core::engine::Command;
-use tern_core::store::{Flags, FolderId, MessageId, OutboxItem, Store, StoreError};
+use tern_core::store::{DraftId, Flags, FolderId, MessageId, OutboxItem, Store, StoreError};
 use tern_core::sync::Progress;
 
 /// Messages bigger than this are read and parsed off the UI thread when opened.
@@ -50,6 +58,8 @@ pub enum ComposeRequest {
     Forward(MessageId),
     /// A `mailto:` link clicked in a message.
     MailTo(String),
+    /// A draft saved earlier, to go on writing it.
+    Draft(DraftId),
 }
 
 /// Something the user does to the selection or the window, from a key or the toolbar.
@@ -109,6 +119,26 @@ pub enum Message {
     CycleTheme,
     /// A big message, read and parsed in the background (`None`: no body stored yet).
     Prepared(MessageId, Result<Option<Arc<reader::Prepared>>, String>),
+    /// A mouse button went down here (window coordinates); the row under the pointer, if
+    /// any, reports the press just after.
+    PointerDown(Point),
+    /// The left button went down on the row at this position: a click, or a drag.
+    RowPressed(usize),
+    /// The right button went down on the row at this position: the context menu.
+    RowMenu(usize),
+    CloseMenu,
+    /// Show or hide the context menu's "Move to" folder list.
+    MoveToMenu(bool),
+    /// The pointer moved with the button held after a press on a row.
+    DragMoved(Point),
+    /// The button came up after a press on a row.
+    DragEnded,
+    /// The pointer entered or left a folder of the tree during a drag.
+    DropEnter(FolderId),
+    DropLeave(FolderId),
+    Outbox(outbox::Message),
+    /// Open a saved draft in a composer.
+    EditDraft(DraftId),
 }
 
 /// What the app does after an update.
@@ -163,6 +193,17 @@ pub struct Mailbox {
     last_progress_refresh: Option<std::time::Instant>,
     /// No Inbox was there to open at start and the user has not chosen a place yet.
     auto_place: bool,
+    /// Where the last mouse button went down, in window coordinates.
+    pointer: Point,
+    pub menu: Option<ContextMenu>,
+    /// A press on a row, maybe a drag.
+    pub drag: Option<Drag>,
+    /// The Outbox's question waiting for an answer.
+    pub outbox_ask: Option<outbox::Ask>,
+    /// The open message and the Tern draft it is the server copy of.
+    reader_draft: Option<(MessageId, DraftId)>,
+    /// Drafts with no copy in the Drafts folder shown, listed above its messages.
+    pub local_drafts: Vec<LocalDraft>,
 }
 
 impl Mailbox {
@@ -218,6 +259,12 @@ impl Mailbox {
             refresh_scheduled: false,
             last_progress_refresh: None,
             auto_place: false,
+            pointer: Point::ORIGIN,
+            menu: None,
+            drag: None,
+            outbox_ask: None,
+            reader_draft: None,
+            local_drafts: Vec::new(),
         };
         mailbox.reload_tree();
         let start = mailbox
@@ -268,6 +315,9 @@ impl Mailbox {
         let list = &mut self.list;
         if let Err(e) = store.read(|s| list.refresh(s, changed)) {
             self.error(e);
+        }
+        if changed {
+            self.reload_local_drafts();
         }
     }
 
@@ -347,6 +397,7 @@ impl Mailbox {
             self.set_flags(vec![id], Flags::SEEN, Flags::empty());
         }
         let big = row.size > OPEN_IN_BACKGROUND;
+        self.reader_draft = self.draft_of_row(&row).map(|draft| (id, draft));
         let mut reader = Reader::loading(row);
         reader.images_allowed = self.images_allowed.contains(&id);
         self.reader = Some(reader);
@@ -388,10 +439,19 @@ impl Mailbox {
         match message {
             Message::Select(place) => {
                 self.auto_place = false;
+                self.menu = None;
+                self.drag = None;
+                self.outbox_ask = None;
                 self.select(place, settings);
                 Action::Run(message_list::scroll_to(0.0))
             }
             Message::RowClicked(index) => {
+                // Let go on the row a drag started from: the drag's end decides.
+                if self.drag.as_ref().is_some_and(|d| d.active) {
+                    return Action::None;
+                }
+                self.drag = None;
+                self.menu = None;
                 let (ctrl, shift) = (self.modifiers.command(), self.modifiers.shift());
                 let engine = self.engine.clone();
                 let list = &mut self.list;
@@ -417,12 +477,23 @@ impl Mailbox {
             Message::ListScrolled(viewport) => Action::Run(
                 self.scroll_list(viewport.absolute_offset().y, viewport.bounds().height),
             ),
-            Message::Verb(verb) => self.verb(verb),
+            Message::Verb(verb) => {
+                // Escape closes the menu (or a question, or drops a drag) before
+                // anything else.
+                let closed = self.menu.take().is_some();
+                if verb == Verb::Back
+                    && (closed || self.outbox_ask.take().is_some() || self.drag.take().is_some())
+                {
+                    return Action::None;
+                }
+                self.verb(verb)
+            }
             Message::Modifiers(m) => {
                 self.modifiers = m;
                 Action::None
             }
             Message::MoveTo(dest) => {
+                self.menu = None;
                 let to = dest.id;
                 Action::Run(self.take_selection(|ids| Command::Move { ids, to }))
             }
@@ -479,7 +550,72 @@ impl Mailbox {
                 }
                 Action::None
             }
+            Message::PointerDown(at) => {
+                self.pointer = at;
+                Action::None
+            }
+            Message::RowPressed(index) => {
+                self.drag = Some(Drag::pressed(index, self.pointer));
+                Action::None
+            }
+            Message::RowMenu(index) => self.open_menu(index),
+            Message::CloseMenu => {
+                self.menu = None;
+                Action::None
+            }
+            Message::MoveToMenu(show) => {
+                if let Some(menu) = &mut self.menu {
+                    menu.folders = show;
+                }
+                Action::None
+            }
+            Message::DragMoved(at) => {
+                self.drag_moved(at);
+                Action::None
+            }
+            Message::DragEnded => Action::Run(self.drag_ended()),
+            Message::DropEnter(id) => {
+                self.drop_enter(id);
+                Action::None
+            }
+            Message::DropLeave(id) => {
+                self.drop_leave(id);
+                Action::None
+            }
+            Message::Outbox(m) => self.outbox_message(m),
+            Message::EditDraft(id) => {
+                self.menu = None;
+                Action::Compose(ComposeRequest::Draft(id))
+            }
         }
+    }
+
+    /// A right click on the row at `index`: a row outside the selection is selected (and
+    /// shown) first, as a click would; then the menu opens at the pointer.
+    fn open_menu(&mut self, index: usize) -> Action {
+        self.drag = None;
+        let Some(id) = self.list.row(index).map(|r| r.message.id) else {
+            return Action::None;
+        };
+        let mut task = Task::none();
+        if !self.list.is_selected(id) {
+            let engine = self.engine.clone();
+            let list = &mut self.list;
+            if let Err(e) = engine.read(|s| list.click(s, index, false, false)) {
+                self.error(e);
+            }
+            task = self.open(id);
+        }
+        let draft = match self.list.selected.as_slice() {
+            [one] => self.draft_of(*one),
+            _ => None,
+        };
+        self.menu = Some(ContextMenu {
+            at: self.pointer,
+            folders: false,
+            draft,
+        });
+        Action::Run(task)
     }
 
     /// Maps a key press no widget took to a message.
@@ -516,21 +652,37 @@ impl Mailbox {
         let colors = theme::colors(theme);
         let grid = PaneGrid::new(&self.panes, move |_id, pane, _maximized| {
             let content: Element<'a, Message> = match pane {
-                Pane::Folders => self.tree.view(Some(&self.place), Message::Select),
+                Pane::Folders => self.tree.view(
+                    Some(&self.place),
+                    Message::Select,
+                    self.drag
+                        .as_ref()
+                        .filter(|d| d.active)
+                        .map(|d| folders::Dropping {
+                            over: d.over,
+                            enter: Message::DropEnter,
+                            leave: Message::DropLeave,
+                        }),
+                ),
                 Pane::List => self.list_pane(),
                 Pane::Reader => match &self.reader {
                     Some(reader) => {
                         let trusted = reader
                             .sender()
                             .is_some_and(|s| settings.remote_images.contains(&s));
-                        container(
-                            reader
-                                .view(&self.dates, colors, settings.remote_content, trusted)
-                                .map(Message::Reader),
-                        )
-                        .style(theme::pane)
-                        .height(Length::Fill)
-                        .into()
+                        let view = reader
+                            .view(&self.dates, colors, settings.remote_content, trusted)
+                            .map(Message::Reader);
+                        let content: Element<'a, Message> = match self.reader_draft {
+                            Some((id, draft)) if id == reader.id => {
+                                column![drafts::edit_bar(draft), view].into()
+                            }
+                            _ => view,
+                        };
+                        container(content)
+                            .style(theme::pane)
+                            .height(Length::Fill)
+                            .into()
                     }
                     None => chrome::empty_reader(),
                 },
@@ -548,14 +700,34 @@ impl Mailbox {
             chrome::status_line(self, settings)
         ]
         .height(Length::Fill);
-        shortcuts(page, Mailbox::key)
+        // Layers over the page: the context menu, the label of a drag.
+        let mut layers = Stack::new()
+            .push(page)
+            .width(Length::Fill)
+            .height(Length::Fill);
+        if let Some(menu) = &self.menu {
+            layers = layers.push(menu::view(self, menu));
+        }
+        if let Some(drag) = self.drag.as_ref().filter(|d| d.active) {
+            layers = layers.push(drag::label(drag, self.modifiers.command()));
+        }
+        let pointer = pointer_area(layers)
+            .on_press(Message::PointerDown)
+            .on_right_press(Message::PointerDown)
+            .following(self.drag.is_some(), Message::DragMoved, |_| {
+                Message::DragEnded
+            });
+        shortcuts(pointer, Mailbox::key)
             .on_modifiers(Message::Modifiers)
             .into()
     }
 
     fn list_pane(&self) -> Element<'_, Message> {
+        let local_drafts = !self.local_drafts.is_empty() && self.drafts_account().is_some();
         let body: Element<'_, Message> = if self.place == Place::Outbox && self.search.is_empty() {
-            chrome::outbox(&self.outbox, &self.dates)
+            outbox::view(&self.outbox, &self.dates, self.outbox_ask).map(Message::Outbox)
+        } else if self.list.total() == 0 && local_drafts {
+            Space::new().into()
         } else if self.list.total() == 0 {
             chrome::empty_list(self)
         } else {
@@ -564,12 +736,21 @@ impl Mailbox {
                 &self.dates,
                 Handlers {
                     click: Message::RowClicked,
+                    press: Message::RowPressed,
+                    menu: Message::RowMenu,
                     toggle_thread: Message::ToggleThread,
                     scrolled: Message::ListScrolled,
                 },
             )
         };
-        container(column![chrome::list_header(self), body].spacing(space::XS))
+        let mut col = column![chrome::list_header(self)].spacing(space::XS);
+        if local_drafts {
+            col = col.push(
+                container(drafts::local_list(&self.local_drafts, &self.dates))
+                    .padding([0.0, space::M]),
+            );
+        }
+        container(col.push(body))
             .style(theme::pane)
             .height(Length::Fill)
             .into()

@@ -6,6 +6,7 @@ use crate::screen::mailbox::format::{self, Dates};
 use crate::screen::mailbox::list::{List, ROW_HEIGHT};
 use crate::theme::{self, size, space};
 use crate::widget::icon::{self, Icon};
+use crate::widget::pointer::pointer_area;
 use iced::widget::scrollable::Viewport;
 use iced::widget::text::Wrapping;
 use iced::widget::{Space, button, column, container, row, scrollable, text};
@@ -15,9 +16,13 @@ use tern_core::store::Flags;
 /// The list's scrollable, for scrolling it from `update`.
 pub const LIST_ID: &str = "message-list";
 
-/// What a row does when used.
+/// What a row does when used; rows are named by their position in the list.
 pub struct Handlers<Message> {
     pub click: fn(usize) -> Message,
+    /// The left button went down on a row (a click, or the start of a drag).
+    pub press: fn(usize) -> Message,
+    /// The right button went down on a row (the context menu).
+    pub menu: fn(usize) -> Message,
     pub toggle_thread: fn(usize) -> Message,
     pub scrolled: fn(Viewport) -> Message,
 }
@@ -156,12 +161,16 @@ fn message_row<'a, Message: Clone + 'a>(
     .spacing(space::M)
     .align_y(Alignment::Center);
 
-    button(content)
+    let row = button(content)
         .width(Length::Fill)
         .height(ROW_HEIGHT)
         .padding([space::S, space::L])
         .style(theme::row(list.is_selected(m.id)))
-        .on_press((handlers.click)(r.index))
+        .on_press((handlers.click)(r.index));
+    let (index, press, menu) = (r.index, handlers.press, handlers.menu);
+    pointer_area(row)
+        .on_press(move |_| press(index))
+        .on_right_press(move |_| menu(index))
         .into()
 }
 

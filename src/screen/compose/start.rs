@@ -98,6 +98,8 @@ impl Compose {
                 compose.start_from(Pending::Reply(id, ReplyKind::All), accounts)
             }
             ComposeRequest::Forward(id) => compose.start_from(Pending::Forward(id), accounts),
+            // The app opens saved drafts with `open_draft` once they are read back.
+            ComposeRequest::Draft(_) => {}
         }
         compose
     }

@@ -1,8 +1,7 @@
 //! The parts of the mailbox window around the panes' contents: the toolbar, the list's
-//! header (name, count, order, sync progress), the Outbox list, empty states and the
-//! status line.
+//! header (name, count, order, sync progress), empty states and the status line.
 
-use super::format::{self, Dates};
+use super::format;
 use super::{Mailbox, Message, SEARCH_ID, Verb};
 use crate::i18n::{tr, tr_args};
 use crate::screen::mailbox::folders::{self, Connection, Entry, Place};
@@ -14,7 +13,6 @@ use iced::widget::{
     text_input, tooltip,
 };
 use iced::{Alignment, Element, Length};
-use tern_core::store::{OutboxItem, OutboxState};
 
 fn muted(t: &iced::Theme) -> text::Style {
     text::Style {
@@ -250,67 +248,6 @@ impl std::fmt::Display for SortChoice {
             Sort::Sender => "sort-sender",
         }))
     }
-}
-
-/// The Outbox: each message with its state and, if it failed, why.
-pub fn outbox<'a>(items: &'a [OutboxItem], dates: &'a Dates) -> Element<'a, Message> {
-    if items.is_empty() {
-        return center(text(tr("outbox-empty")).size(size::BODY).style(muted)).into();
-    }
-    let mut col = column![].spacing(space::XXS);
-    for item in items {
-        let state = tr(match item.state {
-            OutboxState::Queued => "outbox-queued",
-            OutboxState::Submitting | OutboxState::Finishing => "outbox-sending",
-            OutboxState::Accepted => "outbox-sent",
-            OutboxState::Failed => "outbox-failed",
-            OutboxState::MaybeSent => "outbox-maybe-sent",
-        });
-        let failed = matches!(item.state, OutboxState::Failed | OutboxState::MaybeSent);
-        let mut lines = column![
-            row![
-                text(format::subject(&item.subject, 200))
-                    .size(size::BODY)
-                    .width(Length::Fill),
-                text(dates.short(item.created))
-                    .size(size::CAPTION)
-                    .style(muted),
-            ]
-            .spacing(space::M),
-            row![
-                text(item.envelope.to.join(", "))
-                    .size(size::SMALL)
-                    .style(muted)
-                    .width(Length::Fill),
-                text(state)
-                    .size(size::CAPTION)
-                    .style(move |t: &iced::Theme| text::Style {
-                        color: Some(if failed {
-                            theme::colors(t).danger
-                        } else {
-                            theme::colors(t).muted
-                        }),
-                    }),
-            ]
-            .spacing(space::M),
-        ]
-        .spacing(space::XS);
-        if let Some(error) = &item.last_error {
-            lines = lines.push(
-                text(error.clone())
-                    .size(size::CAPTION)
-                    .style(|t: &iced::Theme| text::Style {
-                        color: Some(theme::colors(t).danger),
-                    }),
-            );
-        }
-        col = col.push(
-            container(lines)
-                .padding([space::S, space::L])
-                .width(Length::Fill),
-        );
-    }
-    scrollable(col).height(Length::Fill).into()
 }
 
 /// The list when there is nothing in it.

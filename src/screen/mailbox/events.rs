@@ -106,6 +106,7 @@ impl Mailbox {
                 if self.place == Place::Outbox {
                     self.refresh_list(false);
                 }
+                self.reload_local_drafts();
             }
         }
         Task::none()

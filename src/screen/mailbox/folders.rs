@@ -4,8 +4,8 @@
 use crate::i18n::tr;
 use crate::theme::{self, size, space};
 use crate::widget::icon::{self, Icon};
-use iced::widget::{Space, button, column, container, row, scrollable, text};
-use iced::{Alignment, Element, Length};
+use iced::widget::{Space, button, column, container, mouse_area, row, scrollable, text};
+use iced::{Alignment, Border, Element, Length};
 use std::collections::{BTreeMap, HashMap};
 use tern_core::store::{Folder, FolderId, FolderRole, Store, StoreError};
 
@@ -60,6 +60,14 @@ pub enum Entry {
         label: String,
         depth: u8,
     },
+}
+
+/// A drag of messages over the tree: folders report the pointer coming and going, and
+/// the one that would take the messages is highlighted.
+pub struct Dropping<Message> {
+    pub over: Option<FolderId>,
+    pub enter: fn(FolderId) -> Message,
+    pub leave: fn(FolderId) -> Message,
 }
 
 /// The tree, flattened in display order.
@@ -273,11 +281,13 @@ impl Tree {
         self.inboxes().first().copied()
     }
 
-    /// Shows the tree; `selected` is highlighted, clicks select with `on_select`.
+    /// Shows the tree; `selected` is highlighted, clicks select with `on_select`; during
+    /// a drag, `dropping` follows the pointer over the folders.
     pub fn view<'a, Message: Clone + 'a>(
         &'a self,
         selected: Option<&Place>,
         on_select: impl Fn(Place) -> Message + 'a,
+        dropping: Option<Dropping<Message>>,
     ) -> Element<'a, Message> {
         let mut col = column![].spacing(space::XXS).padding([space::M, space::S]);
         for entry in &self.entries {
@@ -316,16 +326,32 @@ impl Tree {
                     folder,
                     label,
                     depth,
-                } => item(
-                    role_icon(folder.role),
-                    label.clone(),
-                    folder.unread,
-                    *depth,
-                    selected == Some(&Place::Folder(folder.id)),
-                    folder
-                        .selectable
-                        .then(|| on_select(Place::Folder(folder.id))),
-                ),
+                } => {
+                    let target = dropping.as_ref().and_then(|d| d.over) == Some(folder.id);
+                    let line = item_styled(
+                        role_icon(folder.role),
+                        label.clone(),
+                        folder.unread,
+                        *depth,
+                        if target {
+                            Look::DropTarget
+                        } else {
+                            Look::Row(selected == Some(&Place::Folder(folder.id)))
+                        },
+                        folder
+                            .selectable
+                            .then(|| on_select(Place::Folder(folder.id))),
+                    );
+                    // Always in a mouse area (handlers only while dragging), so a drag
+                    // starting does not rebuild the tree's widgets.
+                    let mut area = mouse_area(line);
+                    if let Some(d) = &dropping {
+                        area = area
+                            .on_enter((d.enter)(folder.id))
+                            .on_exit((d.leave)(folder.id));
+                    }
+                    area.into()
+                }
                 Entry::Parent { label, depth } => {
                     item(Icon::Folder, label.clone(), 0, *depth, false, None)
                 }
@@ -389,6 +415,41 @@ fn item<'a, Message: Clone + 'a>(
     selected: bool,
     on_press: Option<Message>,
 ) -> Element<'a, Message> {
+    item_styled(glyph, label, unread, depth, Look::Row(selected), on_press)
+}
+
+/// How a line of the tree looks.
+#[derive(Clone, Copy)]
+enum Look {
+    /// A plain line, selected or not.
+    Row(bool),
+    /// The folder messages being dragged would land in: outlined in the accent colour.
+    DropTarget,
+}
+
+/// The drop target's look: the selection colour, outlined.
+fn drop_target(t: &iced::Theme, _status: button::Status) -> button::Style {
+    let c = theme::colors(t);
+    button::Style {
+        background: Some(c.selection.into()),
+        text_color: c.text,
+        border: Border {
+            radius: 4.0.into(),
+            width: 2.0,
+            color: c.accent,
+        },
+        ..button::Style::default()
+    }
+}
+
+fn item_styled<'a, Message: Clone + 'a>(
+    glyph: Icon,
+    label: String,
+    unread: u32,
+    depth: u8,
+    look: Look,
+    on_press: Option<Message>,
+) -> Element<'a, Message> {
     let name = text(label).size(size::BODY).width(Length::Fill);
     let name = if unread > 0 { name.font(bold()) } else { name };
     let mut line = row![
@@ -401,12 +462,15 @@ fn item<'a, Message: Clone + 'a>(
     if unread > 0 {
         line = line.push(text(unread.to_string()).size(size::CAPTION).font(bold()));
     }
-    button(line)
+    let b = button(line)
         .width(Length::Fill)
         .padding([space::S, space::M])
-        .style(theme::row(selected))
-        .on_press_maybe(on_press)
-        .into()
+        .on_press_maybe(on_press);
+    match look {
+        Look::Row(selected) => b.style(theme::row(selected)),
+        Look::DropTarget => b.style(drop_target),
+    }
+    .into()
 }
 
 #[cfg(test)]
