@@ -179,10 +179,14 @@ fn a_refused_message_taken_back_from_the_outbox_opens_in_a_composer() {
         .find(|i| i.subject == "Minutes of Monday")
         .unwrap()
         .clone();
-    h.mailbox()
-        .engine()
-        .send(tern_core::engine::Command::EditOutgoing { id: item.id });
-    h.pump_until("the engine took it back", |_| true);
+    h.user(|ui| {
+        let _ = ui.click("Outbox (1 not sent)").unwrap();
+    });
+    h.user(|ui| {
+        let _ = ui
+            .click(iced_test::selector::id(format!("outbox-edit-{}", item.id)))
+            .unwrap();
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while h.state.composers.is_empty() {
         assert!(std::time::Instant::now() < deadline, "no composer opened");

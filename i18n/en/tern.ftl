@@ -55,6 +55,7 @@ outbox-sent = Sent
 outbox-failed = Not sent
 outbox-maybe-sent = May have been sent
 outbox-send-again = Send again
+outbox-edit = Edit…
 outbox-delete = Delete
 outbox-confirm-maybe-sent = This message may already have been sent. Send it again?
 outbox-confirm-delete = Delete this message without sending it?

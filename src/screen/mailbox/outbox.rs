@@ -21,8 +21,7 @@ pub enum Message {
     /// Yes to the question asked.
     Confirm,
     Cancel,
-    /// Open the message in a composer to change it. A hook: the engine has no command
-    /// for it yet (`Command::EditOutgoing`); no button offers it until it has.
+    /// Take the message back as a draft and open it in a composer, to fix and send again.
     Edit(OutboxId),
 }
 
@@ -81,9 +80,13 @@ impl Mailbox {
                 None => {}
             },
             Message::Cancel => self.outbox_ask = None,
-            // Hook: send Command::EditOutgoing(id) here once the engine has it, and
-            // offer the button in `actions` below.
-            Message::Edit(_) => {}
+            // The engine turns it into a draft and says so; the app opens the composer.
+            Message::Edit(id) => {
+                if state(self, id).is_some_and(can_send_again) {
+                    self.engine.send(Command::EditOutgoing { id });
+                    self.outbox.retain(|i| i.id != id);
+                }
+            }
         }
         Action::None
     }
@@ -129,11 +132,16 @@ fn action<'a>(glyph: Icon, label: String, id: String, on_press: Message) -> Elem
     container(b).id(id).into()
 }
 
-/// The buttons of one item. (An "Edit" button goes here once the engine can edit an
-/// outgoing message.)
+/// The buttons of one item.
 fn actions<'a>(item: &OutboxItem) -> Element<'a, Message> {
     let mut line = row![].spacing(space::S).align_y(Alignment::Center);
     if can_send_again(item.state) {
+        line = line.push(action(
+            Icon::Compose,
+            tr("outbox-edit"),
+            format!("outbox-edit-{}", item.id),
+            Message::Edit(item.id),
+        ));
         line = line.push(action(
             Icon::Refresh,
             tr("outbox-send-again"),
