@@ -5,6 +5,7 @@ pub mod app;
 pub mod engine;
 pub mod i18n;
 pub mod notify;
+pub mod remote;
 pub mod screen;
 pub mod settings;
 pub mod theme;

@@ -122,7 +122,13 @@ reader-remote-blocked = { $count ->
 }
 reader-remote-load = Load for this message
 reader-remote-always = Always for this sender
-reader-remote-allowed = Remote images are allowed for this message; Tern does not download them yet.
+reader-remote-shown = Remote images are shown for this message.
+reader-remote-shown-trusted = Remote images are shown because you trust this sender.
+reader-remote-loading = Loading them…
+reader-remote-failed = { $count ->
+    [one] 1 could not be loaded.
+   *[other] { $count } could not be loaded.
+}
 reader-link = This link goes to: { $url }
 reader-link-open = Open in browser
 reader-link-copy = Copy link

@@ -427,6 +427,7 @@ impl Mailbox {
             Ok(Some(raw)) => {
                 if let Some(reader) = self.reader.as_mut().filter(|r| r.id == id) {
                     reader.show(raw);
+                    return Task::done(Message::Reader(reader::Message::Shown));
                 }
             }
             Ok(None) => self.engine.send(Command::FetchBody(id)),
@@ -543,6 +544,7 @@ impl Mailbox {
                     Ok(Some(prepared)) => {
                         if let Some(reader) = self.reader.as_mut().filter(|r| r.id == id) {
                             reader.show_prepared((*prepared).clone());
+                            return Action::Run(reader.load_remote(settings).map(Message::Reader));
                         }
                     }
                     Ok(None) => self.engine.send(Command::FetchBody(id)),

@@ -1,17 +1,31 @@
 //! Draws a [`Document`] (HTML mail read by [`super::html`]) as rich text: headings,
-//! paragraphs, list items with their markers, quotes with a bar per level, images from
-//! the message, rules. Links report their real target when clicked; nothing opens here.
+//! paragraphs, list items with their markers, quotes with a bar per level, images (from
+//! the message, or remote ones once loaded), rules. Links report their real target when
+//! clicked; nothing opens here.
 
-use super::html::{Block, BlockKind, Document, Span, TextStyle};
+use super::html::{Block, BlockKind, Document, ImageSource, Span, TextStyle};
+use super::icon::{self, Icon};
 use super::link_hover::link_hover;
 use crate::theme::{self, size, space};
 use iced::widget::text::{Rich, Wrapping};
 use iced::widget::{Space, column, container, image, rich_text, row, rule, span, text};
-use iced::{Element, Font, Length, font};
+use iced::{Alignment, Element, Font, Length, font};
 
-/// The drawable image of each block (`None` for blocks that are not images, or images
-/// whose bytes could not be had); built once when the message opens.
-pub type Images = Vec<Option<image::Handle>>;
+/// What an image block shows.
+#[derive(Clone, Debug, Default)]
+pub enum Picture {
+    /// No image (not an image block, a part that could not be read, a remote image not
+    /// allowed or still on its way): the alt text, if there is one.
+    #[default]
+    Absent,
+    Ready(image::Handle),
+    /// A remote image that could not be loaded: its alt text or a broken-image mark.
+    Broken,
+}
+
+/// The picture of each block, by block index; made when the message opens and filled in
+/// as remote images arrive.
+pub type Images = Vec<Picture>;
 
 fn heading_size(level: u8) -> f32 {
     match level {
@@ -58,10 +72,12 @@ impl<Message> Clone for Links<Message> {
 
 impl<Message> Copy for Links<Message> {}
 
-/// The document.
+/// The document. Remote images are drawn only with `show_remote` (the user allows them
+/// now); otherwise they stand as their alt text.
 pub fn view<'a, Message: Clone + 'a>(
     doc: &'a Document,
     images: &'a Images,
+    show_remote: bool,
     colors: &theme::Colors,
     links: Links<Message>,
 ) -> Element<'a, Message> {
@@ -73,16 +89,45 @@ pub fn view<'a, Message: Clone + 'a>(
                 marker,
                 spans,
             } => text_block(*style, marker.as_deref(), spans, colors, links),
-            BlockKind::Image { alt, .. } => match images.get(i).and_then(Option::as_ref) {
-                Some(handle) => image(handle.clone()).into(),
-                None if !alt.is_empty() => text(format!("[{alt}]")).size(size::SMALL).into(),
-                None => continue,
-            },
+            BlockKind::Image { alt, source } => {
+                let picture = match source {
+                    ImageSource::Remote(_) if !show_remote => &Picture::Absent,
+                    _ => images.get(i).unwrap_or(&Picture::Absent),
+                };
+                match picture {
+                    Picture::Ready(handle) => image(handle.clone()).into(),
+                    Picture::Broken => broken(alt, colors),
+                    Picture::Absent if !alt.is_empty() => {
+                        text(format!("[{alt}]")).size(size::SMALL).into()
+                    }
+                    Picture::Absent => continue,
+                }
+            }
             BlockKind::Rule => rule::horizontal(1).into(),
         };
         col = col.push(place(block, content, colors));
     }
     col.into()
+}
+
+/// A remote image that did not load: a small framed mark with its alt text, if any.
+fn broken<'a, Message: 'a>(alt: &str, colors: &theme::Colors) -> Element<'a, Message> {
+    let muted = colors.muted;
+    let mut mark = row![icon::tinted(Icon::Image, size::ICON, |c| c.muted)]
+        .spacing(space::XS)
+        .align_y(Alignment::Center);
+    if !alt.is_empty() {
+        mark = mark.push(
+            text(alt.to_string())
+                .size(size::SMALL)
+                .color(muted)
+                .wrapping(Wrapping::WordOrGlyph),
+        );
+    }
+    container(mark)
+        .padding([space::XXS, space::S])
+        .style(theme::card)
+        .into()
 }
 
 fn text_block<'a, Message: Clone + 'a>(

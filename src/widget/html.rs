@@ -1,7 +1,8 @@
 //! Sanitised HTML mail (from `tern_core::mime`) read into a [`Document`] of blocks the
 //! reader draws as rich text: headings, paragraphs, lists, quotes, preformatted text,
-//! rules, links and images. No web engine and nothing fetched: images are parts of the
-//! message (`tern-part:N`) or `data:` URLs.
+//! rules, links and images. No web engine and nothing fetched here: images are parts of
+//! the message (`tern-part:N`), `data:` URLs, or remote images the sanitiser held back
+//! (`tern-remote:…`), which [`crate::remote`] fetches only once the user allows it.
 //!
 //! Walks html5ever's token stream (no tree), as tern-core's html-to-text does, so hostile
 //! nesting costs nothing; sizes are capped so a huge body cannot stall the reader.
@@ -14,7 +15,7 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 use std::cell::RefCell;
-use tern_core::mime::html::PART_SCHEME;
+use tern_core::mime::html::{PART_SCHEME, remote_image_url};
 
 /// Most blocks a document keeps; the rest of a giant body is dropped.
 const MAX_BLOCKS: usize = 20_000;
@@ -69,6 +70,8 @@ pub enum ImageSource {
     Part(usize),
     /// Decoded bytes of a `data:` URL.
     Data(Vec<u8>),
+    /// An http(s) image the sanitiser held back: loaded only with the user's consent.
+    Remote(String),
 }
 
 /// A run of text with one style.
@@ -115,6 +118,22 @@ impl Document {
             }
         }
         out
+    }
+
+    /// The remote images the document shows, each URL once, in order.
+    pub fn remote_images(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.blocks
+            .iter()
+            .filter_map(|b| match &b.kind {
+                BlockKind::Image {
+                    source: ImageSource::Remote(url),
+                    ..
+                } => Some(url.as_str()),
+                _ => None,
+            })
+            .filter(|url| seen.insert(*url))
+            .collect()
     }
 
     /// The targets of every link, in order.
@@ -568,9 +587,12 @@ impl Builder {
     }
 }
 
-/// An image `src` Tern can show without the network.
+/// An image `src` Tern can show: from the message, or a held-back remote image.
 fn image_source(src: &str) -> Option<ImageSource> {
     let src = src.trim();
+    if let Some(url) = remote_image_url(src) {
+        return Some(ImageSource::Remote(url));
+    }
     if let Some(index) = src
         .strip_prefix(PART_SCHEME)
         .and_then(|r| r.strip_prefix(':'))
@@ -722,6 +744,32 @@ mod tests {
                 "Image:Data([137, 80, 78, 71])",
                 "Paragraph:[remote]"
             ]
+        );
+    }
+
+    #[test]
+    fn held_back_remote_images_keep_their_place() {
+        // As the sanitiser leaves them: the URL hex-encoded in a placeholder.
+        let hex = |u: &str| u.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        let a = format!("tern-remote:{}", hex("https://x.test/a.png"));
+        let b = format!("tern-remote:{}", hex("http://y.test/b.gif"));
+        let doc = parse(&format!(
+            r#"<p>before</p><img src="{a}" alt="a"><p>between</p><img src="{b}"><img src="{a}"><img src="{b}" width="1" height="1">"#
+        ));
+        assert_eq!(
+            kinds(&doc),
+            vec![
+                "Paragraph:before",
+                "Image:Remote(\"https://x.test/a.png\")",
+                "Paragraph:between",
+                "Image:Remote(\"http://y.test/b.gif\")",
+                "Image:Remote(\"https://x.test/a.png\")",
+            ]
+        );
+        // Each once; the 1x1 tracker is never among them.
+        assert_eq!(
+            doc.remote_images(),
+            vec!["https://x.test/a.png", "http://y.test/b.gif"]
         );
     }
 

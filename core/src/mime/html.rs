@@ -4,7 +4,10 @@
 //! rel="noopener noreferrer"), images from `cid:` parts of the same message (rewritten to
 //! `tern-part:INDEX`, the index [`super::attachment_bytes`] takes) and `data:image/*`.
 //! Every remote image URL found in `src`, `srcset`, `background` or a CSS `url()` is
-//! removed and listed in `remote_images` so the user can choose to load them later.
+//! removed and listed in `remote_images` so the user can choose to load them later. An
+//! `<img>` whose `src` was remote keeps a `tern-remote:HEX` placeholder ([`REMOTE_SCHEME`],
+//! the URL hex-encoded so nothing reads it as a URL) that marks where the image stands,
+//! for the GUI to fill in once the user allows it ([`remote_image_url`]).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -16,6 +19,36 @@ use super::depth;
 
 /// Scheme of the placeholder URL that names a part of the same message.
 pub const PART_SCHEME: &str = "tern-part";
+
+/// Scheme of the placeholder that marks where a blocked remote image stood.
+pub const REMOTE_SCHEME: &str = "tern-remote";
+
+/// The remote URL a `tern-remote:HEX` placeholder stands for (as listed in
+/// `remote_images`), or `None` for anything else.
+pub fn remote_image_url(src: &str) -> Option<String> {
+    let hex = src.trim().strip_prefix(REMOTE_SCHEME)?.strip_prefix(':')?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|u| remote_url(u).is_some())
+}
+
+/// The placeholder `src` for a remote image URL.
+fn remote_placeholder(url: &str) -> String {
+    let mut out = String::with_capacity(REMOTE_SCHEME.len() + 1 + url.len() * 2);
+    out.push_str(REMOTE_SCHEME);
+    out.push(':');
+    for b in url.bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
 
 /// The result of sanitising one HTML part.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -244,8 +277,11 @@ fn image_src(value: &str, cids: &HashMap<String, usize>, seen: &mut Seen) -> Opt
     }) {
         return Some(v.to_string());
     }
-    note_remote(v, seen);
-    None
+    // Remote: listed, and its place kept without the URL itself.
+    let url = remote_url(v)?;
+    let placeholder = remote_placeholder(&url);
+    seen.remote_images.push(url);
+    Some(placeholder)
 }
 
 /// Lists `url` as a remote image when it would be fetched from the network.

@@ -109,8 +109,39 @@ fn remote_images_are_removed_and_listed() {
             "http://track.example/p.gif",
         ]
     );
-    assert!(!out.html.contains("src"), "{}", out.html);
+    // Each `src` keeps its place as a placeholder that is not a URL; srcset goes.
+    assert!(!out.html.contains("srcset"), "{}", out.html);
+    let placeholders: Vec<String> = out
+        .html
+        .split('"')
+        .filter(|s| s.starts_with(REMOTE_SCHEME))
+        .map(|s| remote_image_url(s).unwrap())
+        .collect();
+    assert_eq!(
+        placeholders,
+        vec![
+            "https://track.example/p.gif",
+            "https://cdn.example/x.png",
+            "http://track.example/p.gif",
+        ]
+    );
     assert_no_remote_outside_links(&out);
+}
+
+#[test]
+fn only_remote_placeholders_decode_to_urls() {
+    assert_eq!(remote_image_url("tern-remote:zz"), None);
+    assert_eq!(remote_image_url("tern-remote:6"), None);
+    // Hex of "file:///etc/passwd": a placeholder never yields anything but http(s).
+    assert_eq!(
+        remote_image_url("tern-remote:66696c653a2f2f2f6574632f706173737764"),
+        None
+    );
+    assert_eq!(remote_image_url("tern-part:3"), None);
+    assert_eq!(
+        remote_image_url(&remote_placeholder("https://a.example/x.png?q=1")),
+        Some("https://a.example/x.png?q=1".to_string())
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //! Inline images: a `cid:X` image in the HTML whose Content-ID matches a part of the
 //! message becomes `tern-part:INDEX` ([`html::PART_SCHEME`]), where INDEX is that part's
 //! [`Attachment::index`]; the GUI loads it with [`attachment_bytes`]. Nothing else in the
-//! sanitised HTML refers to anything outside the message.
+//! sanitised HTML refers to anything outside the message, but for remote images held back
+//! as `tern-remote:` placeholders ([`html::REMOTE_SCHEME`]) that only the user's consent
+//! turns into a request.
 
 mod depth;
 mod headers;

@@ -286,14 +286,23 @@ impl Mailbox {
                 None => Action::None,
             },
             reader::Message::LoadImages => {
+                // Under "never" nothing offers this, and nothing is remembered.
+                if settings.remote_content == crate::screen::settings::RemoteContent::Never {
+                    return Action::None;
+                }
+                reader.images_allowed = true;
                 self.images_allowed.insert(reader.id);
-                Action::None
+                Action::Run(reader.load_remote(settings).map(Message::Reader))
             }
             reader::Message::TrustSender => {
                 if let Some(sender) = reader.sender() {
                     settings.remote_images.insert(sender);
                 }
-                Action::None
+                Action::Run(reader.load_remote(settings).map(Message::Reader))
+            }
+            // Shown from the store: its remote images load if the settings allow them.
+            reader::Message::Shown => {
+                Action::Run(reader.load_remote(settings).map(Message::Reader))
             }
             reader::Message::Save(index) => {
                 let Some((name, bytes)) = attachment(reader, index) else {

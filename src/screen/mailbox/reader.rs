@@ -3,9 +3,11 @@
 
 use super::format::{self, Dates};
 use crate::i18n::{tr, tr_args};
+use crate::remote::{self, Fetched};
 use crate::screen::settings::RemoteContent;
+use crate::settings::Settings;
 use crate::theme::{self, size, space};
-use crate::widget::document::{self, Images};
+use crate::widget::document::{self, Images, Picture};
 use crate::widget::html::{self, BlockKind, Document, ImageSource};
 use crate::widget::icon::{self, Icon};
 use iced::widget::text_editor::{self, Binding, KeyPress};
@@ -13,7 +15,8 @@ use iced::widget::{
     Space, bottom, button, column, container, image, row, scrollable, stack, text,
     text_editor as editor,
 };
-use iced::{Alignment, Element, Font, Length, font};
+use iced::{Alignment, Element, Font, Length, Task, font};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tern_core::mime::{self, Attachment, MessageView, Parsed};
 use tern_core::store::{MessageId, MessageRow};
@@ -43,6 +46,11 @@ pub enum Message {
     CloseLink,
     LoadImages,
     TrustSender,
+    /// The body has just been shown: the mailbox loads its remote images if the user's
+    /// settings allow them.
+    Shown,
+    /// A remote image of message `.0` arrived, or could not be had.
+    RemoteImage(MessageId, String, Fetched),
     Save(usize),
     Open(usize),
 }
@@ -58,6 +66,46 @@ pub struct Opened {
     images: Images,
     /// The text in the read-only editor (plain text or source), made when first shown.
     text: Option<(Mode, text_editor::Content)>,
+    remote: RemoteLoad,
+}
+
+/// How loading the remote images goes.
+#[derive(Default)]
+struct RemoteLoad {
+    /// Loading was asked for (once per opening).
+    started: bool,
+    /// URLs still on their way.
+    waiting: HashSet<String>,
+    /// URLs that could not be loaded.
+    failed: usize,
+}
+
+impl Opened {
+    /// Puts an image that arrived (or could not) into every block that shows it.
+    fn apply(&mut self, url: &str, result: Fetched) {
+        let picture = match result {
+            Ok(handle) => Picture::Ready(handle),
+            Err(e) => {
+                // URLs of remote images often carry who the reader is: debug only.
+                tracing::debug!("remote image not loaded: {e}");
+                self.remote.failed += 1;
+                Picture::Broken
+            }
+        };
+        let Some(doc) = &self.document else {
+            return;
+        };
+        for (block, slot) in doc.blocks.iter().zip(self.images.iter_mut()) {
+            if let BlockKind::Image {
+                source: ImageSource::Remote(u),
+                ..
+            } = &block.kind
+                && u == url
+            {
+                *slot = picture.clone();
+            }
+        }
+    }
 }
 
 /// The state of the reader pane.
@@ -121,8 +169,104 @@ impl Reader {
             document,
             images,
             text: None,
+            remote: RemoteLoad::default(),
         }));
         self.prepare_text();
+    }
+
+    /// True when this message's remote images may load: the user allowed them for this
+    /// message, or trusts its sender and the policy lets trust count; never under
+    /// [`RemoteContent::Never`].
+    pub fn remote_allowed(&self, policy: RemoteContent, sender_trusted: bool) -> bool {
+        match policy {
+            RemoteContent::Never => false,
+            RemoteContent::Ask => self.images_allowed,
+            RemoteContent::TrustedSenders => self.images_allowed || sender_trusted,
+        }
+    }
+
+    /// True when the sender is among those whose remote images the user always allows.
+    pub fn sender_trusted(&self, settings: &Settings) -> bool {
+        self.sender()
+            .is_some_and(|s| settings.remote_images.contains(&s))
+    }
+
+    /// Starts loading the remote images the document shows, if `settings` allow it and
+    /// it has not started yet: what this session fetched before is drawn at once, the
+    /// rest arrives through the task. No request is made otherwise.
+    pub fn load_remote(&mut self, settings: &Settings) -> Task<Message> {
+        if !self.remote_allowed(settings.remote_content, self.sender_trusted(settings)) {
+            return Task::none();
+        }
+        let id = self.id;
+        let Body::Ready(o) = &mut self.body else {
+            return Task::none();
+        };
+        if o.remote.started {
+            return Task::none();
+        }
+        let Some(doc) = &o.document else {
+            return Task::none();
+        };
+        let urls: Vec<String> = doc.remote_images().into_iter().map(String::from).collect();
+        o.remote.started = true;
+        let mut fetch = Vec::new();
+        for (i, url) in urls.into_iter().enumerate() {
+            let known = if i >= remote::MAX_IMAGES {
+                Some(Err(remote::FetchError::MessageLimit { url: url.clone() }))
+            } else {
+                remote::cached(&url)
+            };
+            match known {
+                Some(result) => o.apply(&url, result),
+                None => {
+                    o.remote.waiting.insert(url.clone());
+                    fetch.push(url);
+                }
+            }
+        }
+        if fetch.is_empty() {
+            return Task::none();
+        }
+        Task::run(remote::load(fetch), move |(url, result)| {
+            Message::RemoteImage(id, url, result)
+        })
+    }
+
+    /// Remote images drawn now (each URL once).
+    pub fn remote_loaded(&self) -> usize {
+        let Some(o) = self.opened() else {
+            return 0;
+        };
+        let Some(doc) = &o.document else {
+            return 0;
+        };
+        let ready: HashSet<&str> = doc
+            .blocks
+            .iter()
+            .zip(&o.images)
+            .filter_map(|(block, picture)| match (&block.kind, picture) {
+                (
+                    BlockKind::Image {
+                        source: ImageSource::Remote(url),
+                        ..
+                    },
+                    Picture::Ready(_),
+                ) => Some(url.as_str()),
+                _ => None,
+            })
+            .collect();
+        ready.len()
+    }
+
+    /// Remote images still on their way.
+    pub fn remote_waiting(&self) -> usize {
+        self.opened().map_or(0, |o| o.remote.waiting.len())
+    }
+
+    /// Remote images that could not be loaded.
+    pub fn remote_failed(&self) -> usize {
+        self.opened().map_or(0, |o| o.remote.failed)
     }
 
     fn opened(&self) -> Option<&Opened> {
@@ -227,9 +371,14 @@ impl Reader {
                 self.link = None;
                 None
             }
-            Message::LoadImages => {
-                self.images_allowed = true;
-                Some(Message::LoadImages)
+            Message::RemoteImage(id, url, result) => {
+                if id == self.id
+                    && let Body::Ready(o) = &mut self.body
+                    && o.remote.waiting.remove(&url)
+                {
+                    o.apply(&url, result);
+                }
+                None
             }
             other => Some(other),
         }
@@ -259,28 +408,31 @@ impl Reader {
             ));
         }
         let remote = self.remote_images();
+        let remote_allowed = self.remote_allowed(policy, sender_trusted);
         if remote > 0 && self.mode == Mode::Formatted {
-            let trusted = sender_trusted && policy == RemoteContent::TrustedSenders;
-            col = col.push(
-                if policy != RemoteContent::Never && (self.images_allowed || trusted) {
-                    bar(Icon::Image, tr("reader-remote-allowed"), vec![])
-                } else {
-                    // What the user may do follows the policy chosen in settings.
-                    let offers = match policy {
-                        RemoteContent::Never => vec![],
-                        RemoteContent::Ask => vec![(tr("reader-remote-load"), Message::LoadImages)],
-                        RemoteContent::TrustedSenders => vec![
-                            (tr("reader-remote-load"), Message::LoadImages),
-                            (tr("reader-remote-always"), Message::TrustSender),
-                        ],
-                    };
-                    bar(
-                        Icon::Image,
-                        tr_args("reader-remote-blocked", &[("count", remote.into())]),
-                        offers,
-                    )
-                },
-            );
+            // Allowed but not asked for yet (trust given in the settings while the
+            // message was open): still offered, so the bar never claims what is not so.
+            col = col.push(if remote_allowed && o.remote.started {
+                bar(Icon::Image, remote_shown(self, &o.remote), vec![])
+            } else {
+                // What the user may do follows the policy chosen in settings.
+                let offers = match policy {
+                    RemoteContent::Never => vec![],
+                    RemoteContent::Ask => vec![(tr("reader-remote-load"), Message::LoadImages)],
+                    RemoteContent::TrustedSenders if sender_trusted => {
+                        vec![(tr("reader-remote-load"), Message::LoadImages)]
+                    }
+                    RemoteContent::TrustedSenders => vec![
+                        (tr("reader-remote-load"), Message::LoadImages),
+                        (tr("reader-remote-always"), Message::TrustSender),
+                    ],
+                };
+                bar(
+                    Icon::Image,
+                    tr_args("reader-remote-blocked", &[("count", remote.into())]),
+                    offers,
+                )
+            });
         }
         if let Some(url) = &self.link {
             col = col.push(bar(
@@ -300,6 +452,7 @@ impl Reader {
             (Mode::Formatted, Some(doc), _) => document::view(
                 doc,
                 &o.images,
+                remote_allowed,
                 colors,
                 document::Links {
                     click: Message::LinkClicked,
@@ -433,20 +586,46 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
     }
 }
 
-/// Resolves each image block to something drawable.
+/// Resolves each image block of the message itself to something drawable; remote ones
+/// wait for the user's consent.
 fn images_of(doc: &Document, raw: &[u8]) -> Images {
     doc.blocks
         .iter()
         .map(|b| match &b.kind {
             BlockKind::Image { source, .. } => match source {
-                ImageSource::Part(i) => {
-                    mime::attachment_bytes(raw, *i).map(image::Handle::from_bytes)
+                ImageSource::Part(i) => mime::attachment_bytes(raw, *i)
+                    .map_or(Picture::Absent, |b| {
+                        Picture::Ready(image::Handle::from_bytes(b))
+                    }),
+                ImageSource::Data(bytes) => {
+                    Picture::Ready(image::Handle::from_bytes(bytes.clone()))
                 }
-                ImageSource::Data(bytes) => Some(image::Handle::from_bytes(bytes.clone())),
+                ImageSource::Remote(_) => Picture::Absent,
             },
-            _ => None,
+            _ => Picture::Absent,
         })
         .collect()
+}
+
+/// The remote-images bar once they are allowed: why they show, and how loading went.
+fn remote_shown(reader: &Reader, load: &RemoteLoad) -> String {
+    let mut line = tr(if reader.images_allowed {
+        "reader-remote-shown"
+    } else {
+        "reader-remote-shown-trusted"
+    });
+    if !load.waiting.is_empty() {
+        line.push(' ');
+        line.push_str(&tr("reader-remote-loading"));
+    }
+    if load.failed > 0 {
+        line.push(' ');
+        line.push_str(&tr_args(
+            "reader-remote-failed",
+            &[("count", load.failed.into())],
+        ));
+    }
+    line
 }
 
 fn bold() -> Font {
