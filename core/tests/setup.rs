@@ -447,7 +447,8 @@ fn the_book_is_filled_from_mail_stored_before_it_existed_and_across_a_sequence_w
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TRIGGER message_address_book; DROP TABLE address_book;
-             DROP TABLE address_fts; DROP INDEX message_seq; PRAGMA user_version = 4;",
+             DROP TABLE address_fts; DROP INDEX message_seq;
+             DELETE FROM meta WHERE key = 'address_seq'; PRAGMA user_version = 4;",
         )
         .unwrap();
     }

@@ -1347,3 +1347,271 @@ fn a_draft_copy_replaced_during_its_upload_is_expunged_after_it() {
         "the new copy is still to be uploaded: {ops:?}"
     );
 }
+
+/// Thread ids as a partition: which rows share a thread (the ids themselves may differ).
+fn thread_partition(store: &Store, folder: FolderId, uids: &[u32]) -> Vec<Vec<bool>> {
+    let threads: Vec<i64> = uids.iter().map(|&u| thread_of(store, folder, u)).collect();
+    threads
+        .iter()
+        .map(|a| threads.iter().map(|b| a == b).collect())
+        .collect()
+}
+
+/// A tangle for threading: replies before and after their parents, parents that never
+/// arrive (so two threads meet only through a later reply and merge), References without
+/// In-Reply-To, reply-looking subjects without reply headers, originals that arrive after
+/// such a reply, repeated plain subjects, and links to rows of an earlier batch.
+fn thread_tangle() -> (Vec<NewMessage>, Vec<NewMessage>) {
+    let mut seed = 7u64;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let topics = ["Plan", "Trip", "Budget", "Lunch", "Release", "Hello"];
+    let mut all = Vec::new();
+    for i in 0..240u32 {
+        let topic = topics[next(topics.len() as u64) as usize];
+        let date = T0 + i64::from(i) * 3600;
+        let mut m = with_id(msg(i + 1, topic, "a@x.org", date), &format!("m{i}@x"));
+        match next(6) {
+            // A reply to an earlier or later message, or to one that never arrives.
+            0 | 1 => {
+                let parent = next(260);
+                let grand = next(260);
+                m.subject = format!("Re: {topic}");
+                m.in_reply_to = Some(format!("m{parent}@x"));
+                m.references = vec![format!("m{grand}@x"), format!("m{parent}@x")];
+            }
+            // References only.
+            2 => {
+                m.subject = format!("Fwd: {topic}");
+                m.references = vec![format!("m{}@x", next(260))];
+            }
+            // Looks like a reply, has no reply headers.
+            3 => m.subject = format!("Re: {topic}"),
+            // No Message-ID at all.
+            4 if next(3) == 0 => m.message_id = None,
+            _ => {}
+        }
+        all.push(m);
+    }
+    let later = all.split_off(40);
+    (all, later)
+}
+
+#[test]
+fn a_batch_threads_exactly_as_its_messages_one_at_a_time() {
+    let (earlier, mut later) = thread_tangle();
+    // A first sync's order: newest first, batch by batch, each in ascending order.
+    later.reverse();
+    let mut batch_order: Vec<NewMessage> = Vec::new();
+    for chunk in later.chunks(50) {
+        batch_order.extend(chunk.iter().rev().cloned());
+    }
+    let uids: Vec<u32> = earlier.iter().chain(&later).map(|m| m.uid).collect();
+
+    let (_d1, mut one_by_one) = open();
+    let f1 = folders(&mut one_by_one);
+    one_by_one.insert_messages(f1.inbox, &earlier).unwrap();
+    for m in &batch_order {
+        one_by_one
+            .insert_messages(f1.inbox, std::slice::from_ref(m))
+            .unwrap();
+    }
+
+    // The bulk path of a first sync: read-ahead lookups, deferred links, rows prepared
+    // apart; once with rows prepared for another account, which must be redone.
+    for prepared_for in [ACCOUNT, "someone-else@example.org"] {
+        let (_d2, mut batched) = open();
+        let f2 = folders(&mut batched);
+        batched.insert_messages(f2.inbox, &earlier).unwrap();
+        for chunk in batch_order.chunks(100) {
+            let prepared = Store::prepare_headers(prepared_for, chunk).unwrap();
+            batched
+                .insert_prepared_unindexed(f2.inbox, chunk, prepared)
+                .unwrap();
+        }
+        assert_eq!(
+            thread_partition(&batched, f2.inbox, &uids),
+            thread_partition(&one_by_one, f1.inbox, &uids),
+            "prepared for {prepared_for}"
+        );
+        // Links written at the end of a batch are there for the next one.
+        for m in earlier.iter().chain(&later) {
+            if let Some(id) = &m.message_id {
+                assert_eq!(
+                    batched.uid_by_message_id(f2.inbox, id).unwrap(),
+                    one_by_one.uid_by_message_id(f1.inbox, id).unwrap(),
+                    "{id}"
+                );
+            }
+        }
+        check_all_counts(&batched);
+    }
+    // The tangle does exercise merges and the subject fallback.
+    let threads: std::collections::HashSet<i64> = uids
+        .iter()
+        .map(|&u| thread_of(&one_by_one, f1.inbox, u))
+        .collect();
+    assert!(
+        threads.len() > 6 && threads.len() < uids.len() / 2,
+        "{}",
+        threads.len()
+    );
+}
+
+#[test]
+fn a_first_sync_feeds_the_address_book_after_its_index_pass() {
+    let (_dir, mut store) = open();
+    let f = folders(&mut store);
+    let mut first = msg(1, "Hello", "ada@example.org", T0);
+    first.from = vec![addr("Ada Lovelace", "ada@example.org")];
+    store.insert_messages_unindexed(f.inbox, &[first]).unwrap();
+    // Folded in by the pass that runs after the folder's first sync, in chunks.
+    assert_eq!(store.fold_pending_addresses(10).unwrap(), 1);
+    assert_eq!(store.fold_pending_addresses(10).unwrap(), 0);
+    assert_eq!(
+        store.address_suggestions("lovel", 5).unwrap(),
+        vec![addr("Ada Lovelace", "ada@example.org")]
+    );
+
+    // More bulk rows, then an ordinary insert (new mail): that write folds in everything
+    // since the mark, the bulk rows included, each once.
+    let bulk: Vec<NewMessage> = (2..=6)
+        .map(|uid| {
+            msg(
+                uid,
+                "Bulk",
+                &format!("bulk{uid}@example.org"),
+                T0 + i64::from(uid),
+            )
+        })
+        .collect();
+    store.insert_messages_unindexed(f.inbox, &bulk).unwrap();
+    store
+        .insert_messages(f.inbox, &[msg(7, "New", "new@example.org", T0 + DAY)])
+        .unwrap();
+    assert_eq!(store.fold_pending_addresses(10).unwrap(), 0);
+    let found = store.address_suggestions("example", 20).unwrap();
+    let mut emails: Vec<&str> = found.iter().map(|a| a.email.as_str()).collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        [
+            "ada@example.org",
+            "bulk2@example.org",
+            "bulk3@example.org",
+            "bulk4@example.org",
+            "bulk5@example.org",
+            "bulk6@example.org",
+            "me@example.org",
+            "new@example.org"
+        ]
+    );
+
+    // A chunk at a time: `limit` rows per call, none counted twice.
+    let more: Vec<NewMessage> = (8..=12)
+        .map(|uid| msg(uid, "Ada again", "ada@example.org", T0 + 2 * DAY))
+        .collect();
+    store.insert_messages_unindexed(f.inbox, &more).unwrap();
+    assert_eq!(store.fold_pending_addresses(2).unwrap(), 2);
+    assert_eq!(store.fold_pending_addresses(2).unwrap(), 2);
+    assert_eq!(store.fold_pending_addresses(2).unwrap(), 1);
+    assert_eq!(store.fold_pending_addresses(2).unwrap(), 0);
+    // Ada: 1 + 5 messages; "me" is in To of all 12. Most used first.
+    assert_eq!(
+        store
+            .address_suggestions("example", 2)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.email)
+            .collect::<Vec<_>>(),
+        ["me@example.org", "ada@example.org"]
+    );
+}
+
+#[test]
+fn a_step_5_store_migrates_and_keeps_its_address_book_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    {
+        let mut store = Store::open(&path).unwrap();
+        let f = folders(&mut store);
+        let mut old = msg(1, "Old mail", "old@example.org", T0);
+        old.from = vec![addr("Old Friend", "old@example.org")];
+        store.insert_messages(f.inbox, &[old]).unwrap();
+    }
+    // Back to step 5 as the previous version left it: its per-commit trigger, no mark.
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER message_address_book; DELETE FROM meta WHERE key = 'address_seq';
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+        // The step-5 trigger, recreated from that step's own text.
+        let v5 = schema::MIGRATIONS[4];
+        let trigger = &v5[v5.find("CREATE TRIGGER message_address_book").unwrap()..];
+        conn.execute_batch(trigger).unwrap();
+        // Step 5 still runs as it did: a message stored now is in the book at once.
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            r#"INSERT INTO message (id, folder, uid, date, internal_date, size, subject,
+                   sender_sort, addr_from, thread)
+               SELECT (1704067200 << 22) | (SELECT value FROM meta WHERE key = 'next_seq'),
+                   id, 2, 1704067200, 1704067200, 10, 'Step 5', 'carol',
+                   '[{"name":"Carol Step","email":"carol@example.org"}]', 99
+               FROM folder WHERE name = 'INBOX';
+               UPDATE meta SET value = value + 1 WHERE key = 'next_seq';"#,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(user_version(&path), 5);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(user_version(&path), schema::MIGRATIONS.len() as i64);
+    // What step 5 had is kept, and nothing is folded in twice.
+    assert_eq!(store.fold_pending_addresses(100).unwrap(), 0);
+    assert_eq!(
+        store.address_suggestions("friend", 5).unwrap(),
+        vec![addr("Old Friend", "old@example.org")]
+    );
+    assert_eq!(
+        store.address_suggestions("carol", 5).unwrap(),
+        vec![addr("Carol Step", "carol@example.org")]
+    );
+    // New mail after the migration reaches the book at once; a first sync's after its pass.
+    let inbox = store.folder_by_name(ACCOUNT, "INBOX").unwrap().unwrap().id;
+    store
+        .insert_messages(inbox, &[msg(3, "New", "new@example.org", T0 + DAY)])
+        .unwrap();
+    assert_eq!(
+        emails_of(store.address_suggestions("new", 5).unwrap()),
+        ["new@example.org"]
+    );
+    store
+        .insert_messages_unindexed(inbox, &[msg(4, "Bulk", "bulk@example.org", T0 + DAY)])
+        .unwrap();
+    assert_eq!(store.fold_pending_addresses(100).unwrap(), 1);
+    assert_eq!(
+        emails_of(store.address_suggestions("bulk", 5).unwrap()),
+        ["bulk@example.org"]
+    );
+    // Counted once each: "me" is in To of the old, the new and the bulk message.
+    drop(store);
+    let uses: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT uses FROM address_book WHERE key = 'me@example.org'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(uses, 3);
+}
+
+fn emails_of(found: Vec<Address>) -> Vec<String> {
+    found.into_iter().map(|a| a.email).collect()
+}

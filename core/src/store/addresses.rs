@@ -1,5 +1,7 @@
 //! Address completion for To/Cc: the addresses of mail already seen, from the address
-//! book that schema step 5 keeps current with a trigger on every stored message.
+//! book that schema steps 5 and 6 keep current: every write folds its new messages in,
+//! except a first sync's bulk inserts, which [`Store::fold_pending_addresses`] folds in
+//! after the folder is in.
 //!
 //! A keystroke is one FTS5 prefix query over the (small) address book, never a scan of
 //! the messages. Words of the display name and of the address both match, folding case
@@ -22,6 +24,27 @@ fn match_query(prefix: &str) -> Option<String> {
 }
 
 impl Store {
+    /// Folds up to `limit` rows stored since the address book's mark (a first sync's, see
+    /// schema step 6) into the book, in one transaction; returns how many (0: up to date).
+    pub fn fold_pending_addresses(&mut self, limit: u32) -> Result<u64, StoreError> {
+        let tx = self.write_tx()?;
+        let (mark, end): (i64, i64) = tx
+            .prepare_cached(
+                "SELECT (SELECT value FROM meta WHERE key = 'address_seq'),
+                        (SELECT value FROM meta WHERE key = 'next_seq')",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if mark >= end {
+            return Ok(0);
+        }
+        let to = end.min(mark.saturating_add(i64::from(limit)));
+        // The trigger on this update reads the rows in between.
+        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'address_seq'")?
+            .execute([to])?;
+        tx.commit()?;
+        Ok((to - mark) as u64)
+    }
+
     /// Up to `limit` addresses whose display name or address has a word starting with
     /// `prefix` (case- and accent-insensitive), most used first, then most recent. Sent
     /// mail's recipients weigh more than senders of received mail.

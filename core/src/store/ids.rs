@@ -24,6 +24,9 @@ pub(super) struct Ids {
     next_thread: i64,
     next_seq: i64,
     dirty: bool,
+    /// Leave the address book's high-water mark behind (schema step 6): a first sync's rows
+    /// are folded in after it.
+    defer_addresses: bool,
 }
 
 fn counter(conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
@@ -39,6 +42,7 @@ impl Ids {
             next_thread: counter(conn, "next_thread")?.unwrap_or(1),
             next_seq: counter(conn, "next_seq")?.unwrap_or(0),
             dirty: false,
+            defer_addresses: false,
         })
     }
 
@@ -51,8 +55,21 @@ impl Ids {
             )?;
             stmt.execute(rusqlite::params!["next_thread", self.next_thread])?;
             stmt.execute(rusqlite::params!["next_seq", self.next_seq])?;
+            if !self.defer_addresses {
+                // Folds the rows since the mark into the address book (a trigger).
+                conn.prepare_cached(
+                    "UPDATE meta SET value = ?1 WHERE key = 'address_seq' AND value < ?1",
+                )?
+                .execute([self.next_seq])?;
+            }
         }
         Ok(())
+    }
+
+    /// The rows of this transaction reach the address book later, through
+    /// `Store::fold_pending_addresses`.
+    pub fn defer_addresses(&mut self) {
+        self.defer_addresses = true;
     }
 
     pub fn thread(&mut self) -> ThreadId {

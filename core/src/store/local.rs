@@ -441,9 +441,7 @@ pub(super) fn insert_with_body(
     index_text: &str,
 ) -> Result<(MessageId, String), StoreError> {
     let key = folder_key(tx, folder)?;
-    let threader = Threader {
-        account: &key.account,
-    };
+    let threader = Threader::new(&key.account);
     let mut alloc = Ids::load(tx)?;
     let (id, fts) = insert_row(tx, &mut alloc, &threader, folder, None, msg, index_text)?;
     add_counts(tx, folder, 1, i64::from(!msg.flags.contains(Flags::SEEN)))?;

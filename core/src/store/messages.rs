@@ -132,6 +132,48 @@ pub(super) fn add_counts(
     Ok(())
 }
 
+/// The per-row work of an insert that needs no database: thread keys, the normalised
+/// subject, the JSON columns. [`Store::prepare_headers`] does it ahead, off the store.
+pub(super) struct RowPrep {
+    input: ThreadInput,
+    sender: String,
+    keywords: String,
+    from: String,
+    to: String,
+    cc: String,
+    bcc: String,
+    reply_to: String,
+    refs: String,
+}
+
+fn prep_row(account: &str, m: &NewMessage) -> Result<RowPrep, StoreError> {
+    Ok(RowPrep {
+        input: ThreadInput::new(
+            account,
+            clean_opt(&m.message_id),
+            clean_opt(&m.in_reply_to),
+            &m.references,
+            &m.subject,
+            sane_date(m.date, m.internal_date),
+        ),
+        sender: sender_sort(&m.from),
+        keywords: json_list(&m.keywords)?,
+        from: json_list(&m.from)?,
+        to: json_list(&m.to)?,
+        cc: json_list(&m.cc)?,
+        bcc: json_list(&m.bcc)?,
+        reply_to: json_list(&m.reply_to)?,
+        refs: json_list(&m.references)?,
+    })
+}
+
+/// Fetched headers with the per-row work of their insert done (see
+/// [`Store::prepare_headers`]), for [`Store::insert_prepared_unindexed`].
+pub struct PreparedHeaders {
+    account: String,
+    rows: Vec<RowPrep>,
+}
+
 /// Inserts a new message row with its thread; returns its id and its index row, which the
 /// caller writes with [`insert_fts`] and counts with [`add_counts`].
 pub(super) fn insert_row(
@@ -143,33 +185,55 @@ pub(super) fn insert_row(
     m: &NewMessage,
     body_text: &str,
 ) -> Result<(MessageId, FtsRow), StoreError> {
-    let date = sane_date(m.date, m.internal_date);
-    let message_id = clean_opt(&m.message_id);
-    let in_reply_to = clean_opt(&m.in_reply_to);
-    let input = ThreadInput {
-        message_id,
-        in_reply_to,
-        references: &m.references,
-        subject: &m.subject,
-        date,
-    };
-    let subject = input.subject_key();
-    let thread = threader.assign(conn, ids, &input)?;
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO message (id, folder, uid, flags, keywords, modseq, date, internal_date,
-            size, subject, sender_sort, addr_from, addr_to, addr_cc, addr_bcc, addr_reply_to,
-            message_id, in_reply_to, refs, thread, subject_key, subject_kind, has_attachment)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21, ?22, ?23)",
-    )?;
-    let keywords = serde_json::to_string(&m.keywords)?;
-    let from = serde_json::to_string(&m.from)?;
-    let to = serde_json::to_string(&m.to)?;
-    let cc = serde_json::to_string(&m.cc)?;
-    let bcc = serde_json::to_string(&m.bcc)?;
-    let reply_to = serde_json::to_string(&m.reply_to)?;
-    let refs = serde_json::to_string(&m.references)?;
-    let sender = sender_sort(&m.from);
+    let mut stmt = conn.prepare_cached(INSERT_MESSAGE)?;
+    let prep = prep_row(threader.account(), m)?;
+    let id = insert_message(conn, &mut stmt, ids, threader, folder, uid, m, prep)?;
+    Ok((id, fts_row(id, m, body_text)))
+}
+
+/// The index row [`insert_row`] returns.
+fn fts_row(id: MessageId, m: &NewMessage, body_text: &str) -> FtsRow {
+    FtsRow {
+        id,
+        sender: address_text([m.from.as_slice()]),
+        recipients: address_text([m.to.as_slice(), m.cc.as_slice(), m.bcc.as_slice()]),
+        subject: m.subject.clone(),
+        body: body_text.to_string(),
+    }
+}
+
+/// JSON of a list, without the serializer for the common empty one.
+fn json_list<T: serde::Serialize>(list: &[T]) -> Result<String, StoreError> {
+    if list.is_empty() {
+        Ok("[]".to_owned())
+    } else {
+        Ok(serde_json::to_string(list)?)
+    }
+}
+
+const INSERT_MESSAGE: &str = "INSERT INTO message (id, folder, uid, flags, keywords, modseq,
+        date, internal_date, size, subject, sender_sort, addr_from, addr_to, addr_cc, addr_bcc,
+        addr_reply_to, message_id, in_reply_to, refs, thread, subject_key, subject_kind,
+        has_attachment)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+        ?20, ?21, ?22, ?23)";
+
+/// [`insert_row`] without the index row; `stmt` is [`INSERT_MESSAGE`], prepared once for a
+/// batch; `prep` is `m`'s, made for the threader's account.
+#[allow(clippy::too_many_arguments)]
+fn insert_message(
+    conn: &Connection,
+    stmt: &mut rusqlite::Statement<'_>,
+    ids: &mut Ids,
+    threader: &Threader<'_>,
+    folder: FolderId,
+    uid: Option<u32>,
+    m: &NewMessage,
+    prep: RowPrep,
+) -> Result<MessageId, StoreError> {
+    let thread = threader.assign(conn, ids, &prep.input)?;
+    let date = prep.input.date;
+    let subject = prep.input.subject;
     let mut id = ids.next_message(date);
     // Trying the insert is cheaper than probing first; a taken id (see ids.rs) is rare.
     loop {
@@ -178,21 +242,21 @@ pub(super) fn insert_row(
             folder,
             uid,
             m.flags.0,
-            keywords,
+            prep.keywords,
             m.modseq as i64,
             date,
             m.internal_date,
             m.size,
             m.subject,
-            sender,
-            from,
-            to,
-            cc,
-            bcc,
-            reply_to,
-            message_id,
-            in_reply_to,
-            refs,
+            prep.sender,
+            prep.from,
+            prep.to,
+            prep.cc,
+            prep.bcc,
+            prep.reply_to,
+            clean_opt(&m.message_id),
+            clean_opt(&m.in_reply_to),
+            prep.refs,
             thread,
             subject.key,
             subject.kind,
@@ -208,14 +272,7 @@ pub(super) fn insert_row(
             Err(e) => return Err(e.into()),
         }
     }
-    let fts = FtsRow {
-        id,
-        sender: address_text([m.from.as_slice()]),
-        recipients: address_text([m.to.as_slice(), m.cc.as_slice(), m.bcc.as_slice()]),
-        subject: m.subject.clone(),
-        body: body_text.to_string(),
-    };
-    Ok((id, fts))
+    Ok(id)
 }
 
 /// Gives a local-only row its server uid. A row the sync already inserted at that uid (before
@@ -246,19 +303,56 @@ impl Store {
         folder: FolderId,
         batch: &[NewMessage],
     ) -> Result<(), StoreError> {
-        self.insert_batch(folder, batch, false)
+        self.insert_batch(folder, batch, false, None)
     }
 
     /// [`Store::insert_messages`] without the full-text index, which is most of the cost of
     /// an insert: the new rows are noted as pending and [`Store::index_pending`] indexes them
-    /// later. Search does not find them until then. For a first sync.
+    /// later. Search does not find them until then, nor address completion until
+    /// [`Store::fold_pending_addresses`] (or any ordinary write) reads them. For a first sync.
     pub fn insert_messages_unindexed(
         &mut self,
         folder: FolderId,
         batch: &[NewMessage],
     ) -> Result<(), StoreError> {
         self.set_bulk(true)?;
-        self.insert_batch(folder, batch, true)
+        self.insert_batch(folder, batch, true, None)
+    }
+
+    /// Orders a batch as the message table and its date indexes are keyed (by the date the
+    /// list shows), so that inserting it walks each B-tree page once, not once per row that
+    /// lands there: a folder's UIDs need not follow its dates (moved or imported mail).
+    pub fn order_for_insert(batch: &mut [NewMessage]) {
+        batch.sort_by_key(|m| sane_date(m.date, m.internal_date));
+    }
+
+    /// Does the per-row work of inserting `batch` into one of `account`'s folders that needs
+    /// no database (JSON columns, thread keys, subject keys), so a first sync can do it while
+    /// the store writes the previous batch; see [`Store::insert_prepared_unindexed`].
+    pub fn prepare_headers(
+        account: &str,
+        batch: &[NewMessage],
+    ) -> Result<PreparedHeaders, StoreError> {
+        Ok(PreparedHeaders {
+            account: account.to_owned(),
+            rows: batch
+                .iter()
+                .map(|m| prep_row(account, m))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// [`Store::insert_messages_unindexed`] with the work of [`Store::prepare_headers`]
+    /// done ahead (`prepared` is `batch`'s; made for another account, or another batch, it
+    /// is done again).
+    pub fn insert_prepared_unindexed(
+        &mut self,
+        folder: FolderId,
+        batch: &[NewMessage],
+        prepared: PreparedHeaders,
+    ) -> Result<(), StoreError> {
+        self.set_bulk(true)?;
+        self.insert_batch(folder, batch, true, Some(prepared))
     }
 
     /// Writes the full-text index of up to `limit` pending rows, newest first, in one
@@ -301,14 +395,16 @@ impl Store {
         &mut self,
         folder: FolderId,
         batch: &[NewMessage],
-        defer_index: bool,
+        bulk: bool,
+        prepared: Option<PreparedHeaders>,
     ) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
         let key = folder_key(&tx, folder)?;
-        let threader = Threader {
-            account: &key.account,
-        };
+        let threader = Threader::new(&key.account);
         let mut ids = Ids::load(&tx)?;
+        if bulk {
+            ids.defer_addresses();
+        }
         let mut fts = Vec::new();
         let mut pending: Vec<MessageId> = Vec::new();
         let (mut total, mut unread) = (0, 0);
@@ -318,18 +414,54 @@ impl Store {
                 "SELECT EXISTS (SELECT 1 FROM message WHERE folder = ?1 AND uid IS NULL)",
             )?
             .query_row([folder], |r| r.get(0))?;
-        // The batch's uids already stored, in one statement.
-        let uids: Vec<u32> = batch.iter().map(|m| m.uid).collect();
-        let mut known: HashMap<u32, MessageId> = tx
+        // The batch's uids already stored, in one statement; none when the batch lies
+        // outside the stored range, as each batch of a first sync does.
+        let (low, high): (Option<u32>, Option<u32>) = tx
             .prepare_cached(
+                "SELECT (SELECT min(uid) FROM message WHERE folder = ?1),
+                        (SELECT max(uid) FROM message WHERE folder = ?1)",
+            )?
+            .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let uids: Vec<u32> = batch
+            .iter()
+            .map(|m| m.uid)
+            .filter(|u| low.is_some_and(|l| l <= *u) && high.is_some_and(|h| *u <= h))
+            .collect();
+        let mut known: HashMap<u32, MessageId> = if uids.is_empty() {
+            HashMap::new()
+        } else {
+            tx.prepare_cached(
                 "SELECT uid, id FROM message
                  WHERE folder = ?1 AND uid IN (SELECT value FROM json_each(?2))",
             )?
             .query_map(params![folder, serde_json::to_string(&uids)?], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
-            .collect::<Result<_, _>>()?;
-        for m in batch {
+            .collect::<Result<_, _>>()?
+        };
+        let prepared = prepared
+            .filter(|p| p.account == key.account && p.rows.len() == batch.len())
+            .map(|p| p.rows);
+        let mut preps: Vec<Option<RowPrep>> = match prepared {
+            Some(rows) => rows
+                .into_iter()
+                .zip(batch)
+                .map(|(p, m)| (!known.contains_key(&m.uid)).then_some(p))
+                .collect(),
+            None => batch
+                .iter()
+                .map(|m| {
+                    (!known.contains_key(&m.uid))
+                        .then(|| prep_row(&key.account, m))
+                        .transpose()
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        // One lookup of every thread link (and subject) the new rows need, not one each.
+        // Rows adopted below are looked up needlessly; they are rare.
+        threader.read_ahead(&tx, preps.iter().flatten().map(|p| &p.input))?;
+        let mut insert = tx.prepare_cached(INSERT_MESSAGE)?;
+        for (m, prep) in batch.iter().zip(preps.iter_mut()) {
             if let Some(&id) = known.get(&m.uid) {
                 tx.prepare_cached(
                     "UPDATE message SET flags = ?2, keywords = ?3, modseq = ?4 WHERE id = ?1",
@@ -370,16 +502,31 @@ impl Store {
                 ])?;
                 continue;
             }
-            let (id, row) = insert_row(&tx, &mut ids, &threader, folder, Some(m.uid), m, "")?;
+            let prep = match prep.take() {
+                Some(prep) => prep,
+                None => prep_row(&key.account, m)?,
+            };
+            let id = insert_message(
+                &tx,
+                &mut insert,
+                &mut ids,
+                &threader,
+                folder,
+                Some(m.uid),
+                m,
+                prep,
+            )?;
             known.insert(m.uid, id);
-            if defer_index {
+            if bulk {
                 pending.push(id);
             } else {
-                fts.push(row);
+                fts.push(fts_row(id, m, ""));
             }
             total += 1;
             unread += i64::from(!m.flags.contains(Flags::SEEN));
         }
+        drop(insert);
+        threader.write_links(&tx)?;
         add_counts(&tx, folder, total, unread)?;
         insert_fts(&tx, &mut fts)?;
         if !pending.is_empty() {

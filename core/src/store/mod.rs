@@ -30,6 +30,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
 pub use drafts::{DraftAttachment, DraftId, StoredDraft};
+pub use messages::PreparedHeaders;
 pub use outbox::{Envelope, NewOutgoing, OutboxId, OutboxItem, OutboxState, OutgoingBytes};
 pub use pop3::{LocalCopy, Pop3Download, Pop3Seen};
 pub use queue::OpStatus;

@@ -123,7 +123,7 @@ impl Store {
         if folder_key(&tx, folder)?.account != account {
             return Err(StoreError::NoSuchFolder(folder));
         }
-        let threader = Threader { account };
+        let threader = Threader::new(account);
         let mut ids = Ids::load(&tx)?;
         let mut fts = Vec::with_capacity(downloads.len());
         let (mut total, mut unread) = (0i64, 0i64);

@@ -307,8 +307,50 @@ WHEN NEW.key = 'next_seq' AND NEW.value > OLD.value BEGIN
 END;
 "#;
 
+/// Step 6: the address book is brought up to date from a high-water mark, `address_seq` in
+/// `meta` (the insert sequence up to which it has read the messages), instead of at every
+/// commit. Advancing the mark folds the rows in between into the book. Every write advances
+/// it to the end as before, except a first sync's bulk inserts: those leave it behind, and
+/// `Store::fold_pending_addresses` catches up in chunks once the folder is in (a set-based
+/// pass over thousands of rows costs a fraction of what it costs a few thousand at a time
+/// while the sync is storing them). A span of 4M rows or more reads every message.
+const V6: &str = r#"
+INSERT INTO meta (key, value) SELECT 'address_seq', value FROM meta WHERE key = 'next_seq';
+DROP TRIGGER message_address_book;
+CREATE TRIGGER message_address_book AFTER UPDATE OF value ON meta
+WHEN NEW.key = 'address_seq' AND NEW.value > OLD.value BEGIN
+    INSERT INTO address_book (key, email, name, uses, last)
+    SELECT lower(a.email), min(a.email), min(a.name), sum(a.weight), max(a.date)
+    FROM (
+        SELECT j.value ->> 'email' AS email, nullif(trim(j.value ->> 'name'), '') AS name,
+               CASE WHEN p.part > 1 AND f.role = 'sent' THEN 5 ELSE 1 END AS weight,
+               m.date AS date
+        FROM (
+            SELECT CASE WHEN NEW.value - OLD.value >= 4194304 THEN 0
+                        ELSE OLD.value & 4194303 END AS lo,
+                   CASE WHEN NEW.value - OLD.value >= 4194304 THEN 4194303
+                        WHEN (OLD.value & 4194303) <= ((NEW.value - 1) & 4194303)
+                        THEN (NEW.value - 1) & 4194303 ELSE 4194303 END AS hi
+            UNION ALL
+            SELECT 0, (NEW.value - 1) & 4194303
+            WHERE NEW.value - OLD.value < 4194304
+              AND (OLD.value & 4194303) > ((NEW.value - 1) & 4194303)
+        ) AS r
+        JOIN message AS m ON (m.id & 4194303) BETWEEN r.lo AND r.hi
+        JOIN folder AS f ON f.id = m.folder AND f.role IS NOT 'junk'
+        JOIN (SELECT 1 AS part UNION ALL SELECT 2 UNION ALL SELECT 3) AS p
+        JOIN json_each(CASE p.part WHEN 1 THEN m.addr_from WHEN 2 THEN m.addr_to
+                       ELSE m.addr_cc END) AS j
+    ) AS a
+    WHERE a.email LIKE '_%@_%'
+    GROUP BY lower(a.email)
+    ON CONFLICT (key) DO UPDATE SET uses = uses + excluded.uses, last = max(last, excluded.last),
+        name = coalesce(name, excluded.name);
+END;
+"#;
+
 /// Every migration step, oldest first; step `i` brings `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Runs the steps the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -7,6 +7,9 @@
 //! of arrival does not matter: a reply first creates links for its parent's id, and the parent
 //! finds them when it arrives. Only a message with no reply headers at all may join by subject.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ids::Ids;
@@ -15,13 +18,15 @@ use super::{StoreError, ThreadId};
 /// How far apart in time two messages may be to join by subject alone.
 const SUBJECT_WINDOW_SECS: i64 = 30 * 24 * 60 * 60;
 
-/// What threading needs from a message.
-pub(super) struct ThreadInput<'a> {
-    pub message_id: Option<&'a str>,
-    pub in_reply_to: Option<&'a str>,
-    pub references: &'a [String],
-    pub subject: &'a str,
+/// What threading needs from a message, worked out once, without the database.
+pub(super) struct ThreadInput {
     pub date: i64,
+    /// The normalised Subject (it is stored and looked up).
+    pub subject: SubjectKey,
+    /// In-Reply-To or References present.
+    reply_headers: bool,
+    /// The `thread_link` keys of every Message-ID the message has or references, once each.
+    keys: Vec<i64>,
 }
 
 /// The subject columns stored with a message.
@@ -33,22 +38,48 @@ pub(super) struct SubjectKey {
     pub kind: u8,
 }
 
-impl ThreadInput<'_> {
-    fn has_reply_headers(&self) -> bool {
-        self.in_reply_to.is_some_and(|s| !s.trim().is_empty())
-            || self.references.iter().any(|s| !s.trim().is_empty())
-    }
-
-    pub fn subject_key(&self) -> SubjectKey {
-        let (key, reply_looking) = normalize_subject(self.subject);
-        SubjectKey {
-            kind: match (reply_looking, self.has_reply_headers()) {
+impl ThreadInput {
+    /// `account` scopes the link keys: a Message-ID links only within one account.
+    pub fn new(
+        account: &str,
+        message_id: Option<&str>,
+        in_reply_to: Option<&str>,
+        references: &[String],
+        subject: &str,
+        date: i64,
+    ) -> ThreadInput {
+        let reply_headers = in_reply_to.is_some_and(|s| !s.trim().is_empty())
+            || references.iter().any(|s| !s.trim().is_empty());
+        let (key, reply_looking) = normalize_subject(subject);
+        let subject = SubjectKey {
+            kind: match (reply_looking, reply_headers) {
                 (false, _) => 0,
                 (true, true) => 1,
                 (true, false) => 2,
             },
             key: (!key.is_empty()).then_some(key),
+        };
+        let mut keys: Vec<i64> = Vec::with_capacity(references.len() + 2);
+        let all = message_id
+            .into_iter()
+            .chain(in_reply_to)
+            .chain(references.iter().map(String::as_str));
+        for id in all.map(clean_id).filter(|id| !id.is_empty()) {
+            let key = link_key(account, id);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
         }
+        ThreadInput {
+            date,
+            subject,
+            reply_headers,
+            keys,
+        }
+    }
+
+    fn has_reply_headers(&self) -> bool {
+        self.reply_headers
     }
 }
 
@@ -101,29 +132,101 @@ pub(super) fn linked_thread(
 
 /// Assigns thread ids within one account.
 pub(super) struct Threader<'a> {
-    pub account: &'a str,
+    account: &'a str,
+    /// What a batch read ahead ([`Threader::read_ahead`]); None: every lookup asks the store.
+    ahead: RefCell<Option<ReadAhead>>,
 }
 
-impl Threader<'_> {
+/// The lookups a batch of messages will make, answered by one query each instead of one per
+/// message, and kept current as the batch links, merges and inserts.
+struct ReadAhead {
+    /// The live thread of each key read ahead or linked since; None: not linked.
+    links: HashMap<i64, Option<ThreadId>>,
+    /// Whether a reply without reply headers (subject_kind 2) may be stored with a subject
+    /// key read ahead: the only rows a message without reply headers that does not look
+    /// like a reply can join, and rare, so most such messages skip the subject lookup.
+    headerless: HashMap<String, bool>,
+    /// Links made since, written by [`Threader::write_links`]: in key order, a batch's
+    /// random keys touch each page of the table once.
+    new_links: Vec<(i64, ThreadId)>,
+}
+
+impl<'a> Threader<'a> {
+    pub fn new(account: &'a str) -> Threader<'a> {
+        Threader {
+            account,
+            ahead: RefCell::new(None),
+        }
+    }
+
+    /// The account whose threads this assigns.
+    pub fn account(&self) -> &str {
+        self.account
+    }
+
+    /// Reads ahead what [`Threader::assign`] will look up for these messages (a batch about
+    /// to be inserted, in the same transaction), in two queries.
+    pub fn read_ahead<'m>(
+        &self,
+        conn: &Connection,
+        messages: impl Iterator<Item = &'m ThreadInput> + Clone,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<i64> = messages
+            .clone()
+            .flat_map(|m| m.keys.iter().copied())
+            .collect();
+        // Ascending: the lookups walk the index in order.
+        keys.sort_unstable();
+        keys.dedup();
+        let mut links: HashMap<i64, Option<ThreadId>> = keys.iter().map(|&k| (k, None)).collect();
+        let found = conn
+            .prepare_cached(
+                "SELECT l.key, coalesce(a.target, l.thread)
+                 FROM json_each(?1) AS j
+                 JOIN thread_link AS l ON l.key = j.value
+                 LEFT JOIN thread_alias AS a ON a.thread = l.thread",
+            )?
+            .query_map([serde_json::to_string(&keys)?], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, ThreadId>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (key, thread) in found {
+            links.insert(key, Some(thread));
+        }
+        let mut subjects: Vec<&str> = messages
+            .filter(|m| !m.has_reply_headers())
+            .filter_map(|m| m.subject.key.as_deref())
+            .collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let mut headerless: HashMap<String, bool> =
+            subjects.iter().map(|s| (s.to_string(), false)).collect();
+        let found: Vec<String> = conn
+            .prepare_cached(
+                "SELECT DISTINCT subject_key FROM message
+                 WHERE subject_key IN (SELECT value FROM json_each(?1)) AND subject_kind = 2",
+            )?
+            .query_map([serde_json::to_string(&subjects)?], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for key in found {
+            headerless.insert(key, true);
+        }
+        *self.ahead.borrow_mut() = Some(ReadAhead {
+            links,
+            headerless,
+            new_links: Vec::new(),
+        });
+        Ok(())
+    }
+
     /// The thread for a message about to be inserted; records its links.
     pub fn assign(
         &self,
         conn: &Connection,
         ids_alloc: &mut Ids,
-        msg: &ThreadInput<'_>,
+        msg: &ThreadInput,
     ) -> Result<ThreadId, StoreError> {
-        let mut keys: Vec<i64> = Vec::with_capacity(msg.references.len() + 2);
-        let all = msg
-            .message_id
-            .into_iter()
-            .chain(msg.in_reply_to)
-            .chain(msg.references.iter().map(String::as_str));
-        for id in all.map(clean_id).filter(|id| !id.is_empty()) {
-            let key = link_key(self.account, id);
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
+        let keys = &msg.keys;
 
         // Links name a thread that may since have been merged: resolve it on the way (aliases
         // are one step: see merge).
@@ -131,12 +234,24 @@ impl Threader<'_> {
         // Keys that already have a link: inserting them again would be a no-op.
         let mut linked: Vec<i64> = Vec::new();
         {
-            let mut lookup = conn.prepare_cached(
-                "SELECT coalesce(a.target, l.thread) FROM thread_link l
-                 LEFT JOIN thread_alias a ON a.thread = l.thread WHERE l.key = ?1",
-            )?;
-            for key in &keys {
-                if let Some(t) = lookup.query_row([key], |r| r.get(0)).optional()? {
+            let ahead = self.ahead.borrow();
+            let mut lookup = None;
+            for key in keys {
+                let thread = match ahead.as_ref().and_then(|a| a.links.get(key)) {
+                    Some(known) => *known,
+                    None => {
+                        let stmt = match &mut lookup {
+                            Some(stmt) => stmt,
+                            None => lookup.insert(conn.prepare_cached(
+                                "SELECT coalesce(a.target, l.thread) FROM thread_link l
+                                 LEFT JOIN thread_alias a ON a.thread = l.thread
+                                 WHERE l.key = ?1",
+                            )?),
+                        };
+                        stmt.query_row([key], |r| r.get(0)).optional()?
+                    }
+                };
+                if let Some(t) = thread {
                     linked.push(*key);
                     if !found.contains(&t) {
                         found.push(t);
@@ -149,6 +264,13 @@ impl Threader<'_> {
             Some(&keep) => {
                 for &other in found.iter().filter(|&&t| t != keep) {
                     merge(conn, keep, other)?;
+                    if let Some(ahead) = self.ahead.borrow_mut().as_mut() {
+                        for t in ahead.links.values_mut().flatten() {
+                            if *t == other {
+                                *t = keep;
+                            }
+                        }
+                    }
                 }
                 keep
             }
@@ -159,15 +281,31 @@ impl Threader<'_> {
             None => ids_alloc.thread(),
         };
 
-        // Existing links keep their (possibly aliased) thread: lookups resolve it. One row
-        // per statement: an INSERT ... SELECT would need a statement journal.
-        let mut link = conn.prepare_cached(
-            "INSERT INTO thread_link (key, thread) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-        )?;
-        for key in keys.iter().filter(|k| !linked.contains(k)) {
-            link.execute(params![key, thread])?;
+        // Existing links keep their (possibly aliased) thread: lookups resolve it.
+        let new = keys.iter().filter(|k| !linked.contains(k));
+        match self.ahead.borrow_mut().as_mut() {
+            Some(ahead) => {
+                for &key in new {
+                    ahead.links.insert(key, Some(thread));
+                    ahead.new_links.push((key, thread));
+                }
+                if let (Some(key), 2) = (&msg.subject.key, msg.subject.kind) {
+                    ahead.headerless.insert(key.clone(), true);
+                }
+            }
+            None => write_links(conn, new.map(|&key| (key, thread)))?,
         }
         Ok(thread)
+    }
+
+    /// Writes the links made since [`Threader::read_ahead`]; must run before the batch's
+    /// transaction commits.
+    pub fn write_links(&self, conn: &Connection) -> Result<(), StoreError> {
+        if let Some(ahead) = self.ahead.borrow_mut().as_mut() {
+            ahead.new_links.sort_unstable();
+            write_links(conn, ahead.new_links.drain(..))?;
+        }
+        Ok(())
     }
 
     /// The subject fallback for a message without reply headers: "Re: x" joins the nearest
@@ -177,10 +315,19 @@ impl Threader<'_> {
     fn by_subject(
         &self,
         conn: &Connection,
-        msg: &ThreadInput<'_>,
+        msg: &ThreadInput,
     ) -> Result<Option<ThreadId>, StoreError> {
-        let (key, reply_looking) = normalize_subject(msg.subject);
-        if key.is_empty() {
+        let Some(key) = msg.subject.key.as_deref() else {
+            return Ok(None);
+        };
+        // Without reply headers, kind 2 is "looks like a reply" (see SubjectKey).
+        let reply_looking = msg.subject.kind == 2;
+        let no_headerless = self
+            .ahead
+            .borrow()
+            .as_ref()
+            .is_some_and(|a| a.headerless.get(key) == Some(&false));
+        if no_headerless && !reply_looking {
             return Ok(None);
         }
         // The nearest candidate in time. Originals and proper replies can be thousands for one
@@ -197,7 +344,10 @@ impl Threader<'_> {
                 }
             }
         };
-        let mut probes: Vec<(u8, i64, i64, &str)> = vec![(2, lo, hi, "abs(m.date - ?7)")];
+        let mut probes: Vec<(u8, i64, i64, &str)> = Vec::with_capacity(5);
+        if !no_headerless {
+            probes.push((2, lo, hi, "abs(m.date - ?7)"));
+        }
         if reply_looking {
             for kind in [0, 1] {
                 probes.push((kind, lo, msg.date, "m.date DESC"));
@@ -236,6 +386,21 @@ impl Threader<'_> {
         }
         Ok(best.map(|(_, t)| t))
     }
+}
+
+/// Inserts `thread_link` rows. One row per statement: an INSERT ... SELECT would need a
+/// statement journal.
+fn write_links(
+    conn: &Connection,
+    links: impl Iterator<Item = (i64, ThreadId)>,
+) -> Result<(), StoreError> {
+    let mut link = conn.prepare_cached(
+        "INSERT INTO thread_link (key, thread) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+    )?;
+    for (key, thread) in links {
+        link.execute(params![key, thread])?;
+    }
+    Ok(())
 }
 
 /// Folds thread `other` into `keep`: a message just linked the two. Messages move at once;
@@ -281,7 +446,15 @@ pub(super) fn normalize_subject(subject: &str) -> (String, bool) {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        // Char by char (not str::to_lowercase, which treats a final sigma apart): keys are
+        // stored, so the mapping must never change. ASCII, the common case, goes bytewise.
+        if word.is_ascii() {
+            let start = out.len();
+            out.push_str(word);
+            out[start..].make_ascii_lowercase();
+        } else {
+            out.extend(word.chars().flat_map(char::to_lowercase));
+        }
     }
     (out, reply)
 }
@@ -328,5 +501,7 @@ mod tests {
         assert_eq!(normalize_subject("[tag]"), ("[tag]".into(), false));
         assert_eq!(normalize_subject("Re:"), ("".into(), true));
         assert_eq!(normalize_subject("Ré: été"), ("ré: été".into(), false));
+        // Char by char, as stored keys always were: no final-sigma rule.
+        assert_eq!(normalize_subject("ΟΔΟΣ Road"), ("οδοσ road".into(), false));
     }
 }

@@ -179,7 +179,7 @@ pub async fn sync_folder(
     if !complete {
         // First sync (or one that was interrupted): fetch what we lack, newest first.
         report.new = if local_max.is_none() {
-            fetch_all_newest_first(session, store, id, selected.exists, &mut progress).await?
+            fetch_all_newest_first(session, store, folder, selected.exists, &mut progress).await?
         } else {
             fetch_missing(session, store, id, &mut progress).await?
         };
@@ -286,30 +286,71 @@ fn removed_uids(local: &[u32], server: &[u32]) -> Vec<u32> {
 /// the list's reads to interleave, long enough that FTS5 is not left many small segments.
 const INDEX_CHUNK: u32 = 5000;
 
+/// Rows a call to [`Store::fold_pending_addresses`] folds into the address book: about as
+/// long a transaction as an index chunk.
+const ADDRESS_CHUNK: u32 = 10_000;
+
 /// Writes the full-text index of the rows a first sync stored without it (see
-/// [`Store::insert_messages_unindexed`]), newest first, a chunk per transaction so readers
-/// get the store in between. The engine calls it after each folder's sync; returns the rows
-/// indexed.
+/// [`Store::insert_messages_unindexed`]), newest first, then folds their addresses into the
+/// address book; a chunk per transaction so readers and the user's actions get the store in
+/// between. The engine calls it after each folder's sync; returns the rows indexed.
 pub async fn index_pending(store: &SharedStore) -> Result<usize, SyncError> {
     let mut done = 0;
     loop {
         let n = with_store(store, |s| s.index_pending(INDEX_CHUNK)).await?;
         if n == 0 {
-            return Ok(done);
+            break;
         }
         done += n;
+    }
+    while with_store(store, |s| s.fold_pending_addresses(ADDRESS_CHUNK)).await? > 0 {}
+    Ok(done)
+}
+
+/// A first sync's insert under way. Its task prepares the rows (see
+/// [`Store::prepare_headers`]) before it takes the store, so that work overlaps the previous
+/// batch's write; `locked` says it has the store, and the rows come back to be freed.
+struct Insert {
+    task: tokio::task::JoinHandle<Result<Vec<NewMessage>, SyncError>>,
+    locked: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Insert {
+    fn spawn(store: &SharedStore, account: &str, folder: i64, rows: Vec<NewMessage>) -> Insert {
+        let (locked_tx, locked) = tokio::sync::oneshot::channel();
+        let (store, account) = (store.clone(), account.to_owned());
+        let task = tokio::task::spawn_blocking(move || {
+            let mut rows = rows;
+            Store::order_for_insert(&mut rows);
+            let prepared = Store::prepare_headers(&account, &rows)?;
+            let mut store = store.lock().map_err(|_| SyncError::StorePoisoned)?;
+            let _ = locked_tx.send(());
+            store.insert_prepared_unindexed(folder, &rows, prepared)?;
+            Ok(rows)
+        });
+        Insert { task, locked }
+    }
+
+    /// Waits until the insert holds the store (or has failed, which `finish` reports).
+    async fn wait_locked(&mut self) {
+        let _ = (&mut self.locked).await;
+    }
+
+    async fn finish(self) -> Result<Vec<NewMessage>, SyncError> {
+        self.task.await.map_err(|_| SyncError::StorePoisoned)?
     }
 }
 
 /// First sync of a folder: FETCH by sequence number from the top down, a few commands in
-/// flight, each batch stored while the next one streams in.
+/// flight, each batch stored while the next ones stream in.
 async fn fetch_all_newest_first(
     session: &mut Session,
     store: &SharedStore,
-    id: i64,
+    folder: &Folder,
     exists: u32,
     progress: &mut impl FnMut(Progress),
 ) -> Result<u32, SyncError> {
+    let id = folder.id;
     let mut ranges = Vec::new();
     let mut top = exists;
     let mut size = FIRST_BATCH;
@@ -321,9 +362,12 @@ async fn fetch_all_newest_first(
     }
     let mut fetched = 0;
     let mut in_flight = std::collections::VecDeque::new();
-    let mut pending_insert: Option<tokio::task::JoinHandle<Result<(), SyncError>>> = None;
+    // At most two: one writing, the next preparing its rows and waiting for the store.
+    let mut inserts: std::collections::VecDeque<Insert> = std::collections::VecDeque::new();
     let mut next = ranges.into_iter();
-    let mut batch: Vec<NewMessage> = Vec::with_capacity(BATCH as usize);
+    // Room for a whole coalesced batch: growing one copies every row fetched so far.
+    let capacity = MAX_COALESCED + PIPELINE * BATCH as usize;
+    let mut batch: Vec<NewMessage> = Vec::with_capacity(capacity);
     // The first screen goes alone: servers may run pipelined FETCHes concurrently and
     // interleave their replies, which would hold the first rows back behind the rest.
     if let Some((from, to)) = next.next() {
@@ -348,32 +392,34 @@ async fn fetch_all_newest_first(
         let before = batch.len();
         session.finish_headers(&tag, &mut batch).await?;
         fetched += (batch.len() - before) as u32;
-        let last = in_flight.is_empty();
-        // While the store is busy with the previous insert, the next batches join this one
-        // (up to a bound): one larger transaction writes each index page once, not per batch.
-        let busy = pending_insert.as_ref().is_some_and(|p| !p.is_finished());
-        if busy && !last && batch.len() < MAX_COALESCED {
-            progress(Progress {
-                fetched,
-                total: exists,
-            });
-            continue;
-        }
-        if let Some(previous) = pending_insert.take() {
-            previous.await.map_err(|_| SyncError::StorePoisoned)??;
-        }
-        let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH as usize));
-        let store = store.clone();
-        pending_insert = Some(tokio::spawn(async move {
-            with_store(&store, move |s| s.insert_messages_unindexed(id, &rows)).await
-        }));
         progress(Progress {
             fetched,
             total: exists,
         });
+        let last = in_flight.is_empty();
+        // While the store is busy with earlier batches, the next ones join this one (up to a
+        // bound): one larger transaction writes each index page once, not per batch.
+        let busy = inserts.back().is_some_and(|i| !i.task.is_finished());
+        if busy && !last && batch.len() < MAX_COALESCED {
+            continue;
+        }
+        let mut written = None;
+        if inserts.len() == 2
+            && let Some(oldest) = inserts.pop_front()
+        {
+            written = Some(oldest.finish().await?);
+        }
+        // Batches are written in order: the next starts once the one before holds the store.
+        if let Some(newest) = inserts.back_mut() {
+            newest.wait_locked().await;
+        }
+        let rows = std::mem::replace(&mut batch, Vec::with_capacity(capacity));
+        inserts.push_back(Insert::spawn(store, &folder.account, id, rows));
+        // Freed here while the store writes, not between two writes.
+        drop(written);
     }
-    if let Some(previous) = pending_insert {
-        previous.await.map_err(|_| SyncError::StorePoisoned)??;
+    while let Some(insert) = inserts.pop_front() {
+        insert.finish().await?;
     }
     Ok(fetched)
 }
