@@ -6,6 +6,7 @@ mod composers;
 
 use crate::engine::{self, Handle};
 use crate::i18n::tr;
+use crate::instance;
 use crate::notify;
 use crate::screen::compose::{self, Compose};
 use crate::screen::mailbox::folders::AccountInfo;
@@ -98,6 +99,10 @@ pub enum Message {
     EngineStopped(AfterStop),
     SystemTheme(Mode),
     FirstListPainted,
+    /// A later launch on this profile asked for something (see `instance`).
+    Instance(instance::Request),
+    /// A saved draft the user asked to open could not be read.
+    DraftUnreadable(String),
 }
 
 /// What to do once the engine has stopped.
@@ -274,12 +279,18 @@ impl State {
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
+        let later_launches = if self.profile_dir.is_empty() {
+            Subscription::none()
+        } else {
+            instance::requests(PathBuf::from(&self.profile_dir)).map(Message::Instance)
+        };
         Subscription::batch([
             // Keyed by the generation: a restart drops the old stream and opens anew.
             engine::connect(self.profile.clone(), self.generation).map(Message::Engine),
             iced::system::theme_changes().map(Message::SystemTheme),
             window::close_events().map(Message::WindowClosed),
             compose::window_events().map(|(id, m)| Message::Composer(id, m)),
+            later_launches,
         ])
     }
 
@@ -352,12 +363,38 @@ impl State {
                 self.system_dark = mode == Mode::Dark;
                 Task::none()
             }
+            Message::Instance(request) => self.later_launch(request),
+            Message::DraftUnreadable(reason) => {
+                if let Screen::Mailbox(m) = &mut self.screen {
+                    m.error(reason);
+                }
+                Task::none()
+            }
             Message::FirstListPainted => {
                 let mut out = std::io::stdout();
                 let _ = writeln!(out, "tern: list painted");
                 let _ = out.flush();
                 Task::none()
             }
+        }
+    }
+
+    /// Tern was started again on this profile: bring the main window forward (or open it
+    /// again), and compose if it was started for a `mailto:` link.
+    fn later_launch(&mut self, request: instance::Request) -> Task<Message> {
+        match request {
+            instance::Request::MailTo(url) => {
+                if self.engine.is_none() && !self.stopping {
+                    // Still opening: composed once the engine is there, as at start.
+                    self.mailto = Some(url);
+                    return Task::none();
+                }
+                self.open_composer(ComposeRequest::MailTo(url))
+            }
+            instance::Request::Show => match self.main_window {
+                Some(id) => Task::batch([window::minimize(id, false), window::gain_focus(id)]),
+                None => self.open_main_window(),
+            },
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod engine;
 pub mod i18n;
+pub mod instance;
 pub mod notify;
 pub mod remote;
 pub mod screen;

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 use tern::app::{self, Options};
+use tern::instance::{self, Request};
+use tern_core::profile::Profile;
 
 fn main() -> iced::Result {
     tracing_subscriber::fmt()
@@ -24,6 +26,16 @@ fn main() -> iced::Result {
             options.mailto = Some(arg);
         } else {
             tracing::warn!("ignoring unknown argument {arg:?}");
+        }
+    }
+    // A Tern already running on this profile takes the request; this one is not needed.
+    if let Ok(profile) = Profile::open(options.profile.clone()) {
+        let request = match &options.mailto {
+            Some(url) => Request::MailTo(url.clone()),
+            None => Request::Show,
+        };
+        if instance::hand_over(profile.dir(), &request) {
+            return Ok(());
         }
     }
     app::run(options)

@@ -597,3 +597,40 @@ fn a_saved_draft_opens_again_in_a_composer() {
     assert!(h.mailbox().reader.is_some());
     assert!(h.ui().find("This is a draft you saved in Tern.").is_err());
 }
+
+/// A saved draft that cannot be read back (its stored form damaged) opens no composer and
+/// says so in the status line, instead of the click doing nothing.
+#[test]
+fn a_draft_that_cannot_be_read_says_so() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut h = drafts_profile();
+    h.user(|ui| {
+        let _ = ui.click("Drafts").unwrap();
+    });
+    h.ui().find("Thank-you note").unwrap();
+    rusqlite::Connection::open(h.profile.store_path())
+        .unwrap()
+        .execute(
+            "UPDATE draft SET compose = '{\"to\": [' WHERE id = ?1",
+            [LOCAL_ONLY],
+        )
+        .unwrap();
+    click_and_settle(&mut h, &runtime, id(format!("edit-draft-{LOCAL_ONLY}")));
+    assert!(
+        h.state.composers.is_empty(),
+        "no composer for a draft not read"
+    );
+    let errors = &h.mailbox().errors;
+    assert!(
+        errors
+            .last()
+            .is_some_and(|e| e.starts_with("The saved draft could not be opened")),
+        "{errors:?}"
+    );
+    // The status line shows it; its details, the whole text.
+    let full = errors.last().unwrap().clone();
+    h.send(app::Message::Mailbox(
+        tern::screen::mailbox::Message::ShowError(true),
+    ));
+    h.ui().find(full.as_str()).unwrap();
+}

@@ -154,6 +154,55 @@ fn the_app_shows_the_synced_inbox_in_a_real_window() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // Started again on the same profile (a mailto: link clicked, say), Tern hands the
+    // request to the running one and exits: a composer opens there, no second app.
+    let gui_toml = profile.dir().join("gui.toml");
+    let open_drafts = || -> usize {
+        let text = std::fs::read_to_string(&gui_toml).unwrap_or_default();
+        let settings: toml::Table = text.parse().unwrap_or_default();
+        settings
+            .get("open_drafts")
+            .and_then(|d| d.as_array())
+            .map_or(0, |d| d.len())
+    };
+    assert_eq!(open_drafts(), 0);
+    for args in [
+        vec![],
+        vec!["mailto:bob@example.org?subject=Second%20launch"],
+    ] {
+        let mut second = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .arg("--profile")
+            .arg(profile.dir())
+            .args(&args)
+            .env("DISPLAY", &display)
+            .env("ICED_BACKEND", "tiny-skia")
+            .env_remove("WAYLAND_DISPLAY")
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = second.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = second.kill();
+                panic!("a second launch {args:?} kept running beside the first");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(status.success(), "{args:?}: {status}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while open_drafts() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the running Tern opened no composer for the mailto: link"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    screenshot(&display, &dir.join("smoke-second-launch.png"));
     let _ = tern_core::secrets::delete_password(&account.incoming_secret_key());
 }
 

@@ -154,6 +154,7 @@ theme-dark = Dark theme
 notice-saved = Saved to { $path }
 notice-no-such-folder = This account has no such folder.
 error-open-link = Could not open it: { $reason }
+error-draft-unreadable = The saved draft could not be opened: { $reason }
 error-save = Could not write { $path }: { $reason }
 error-risky-attachment = { $name } could run programs when opened; save it instead and check it first.
 

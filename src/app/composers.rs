@@ -4,6 +4,7 @@
 
 use super::{AfterStop, Message, State};
 use crate::engine::Handle;
+use crate::i18n::tr_args;
 use crate::screen::compose::{self, Compose};
 use crate::screen::mailbox::ComposeRequest;
 use iced::{Task, window};
@@ -37,20 +38,7 @@ impl State {
         if let Some((&window, _)) = self.composers.iter().find(|(_, c)| c.draft == draft) {
             return window::gain_focus(window);
         }
-        let store = engine.store();
-        Task::perform(
-            async move { tern_core::drafts::load(&store, draft).await },
-            move |loaded| match loaded {
-                Ok(Some(saved)) => Some(vec![(draft, saved)]),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!("draft {draft} cannot be opened: {e}");
-                    None
-                }
-            },
-        )
-        // The same path as drafts reopened at start: one composer per draft.
-        .and_then(|drafts| Task::done(Message::ReopenDrafts(drafts)))
+        load_drafts(engine, vec![draft], Message::ReopenDrafts)
     }
 
     fn add_composer(&mut self, composer: Compose) -> Task<Message> {
@@ -121,38 +109,50 @@ impl State {
         if open.is_empty() {
             return Task::none();
         }
-        load_drafts(handle, open).map(Message::ReopenDrafts)
+        load_drafts(handle, open, Message::ReopenDrafts)
     }
 
     /// A message taken back from the Outbox as a draft: open it to fix and send again.
     pub(super) fn edit_reopened(&self, draft: DraftId) -> Task<Message> {
         match &self.engine {
-            Some(handle) => load_drafts(handle, vec![draft]).map(Message::OpenDrafts),
+            Some(handle) => load_drafts(handle, vec![draft], Message::OpenDrafts),
             None => Task::none(),
         }
     }
 }
 
-/// Reads saved drafts off the UI thread; one that cannot be read is logged and left out.
+/// Reads saved drafts off the UI thread. One that cannot be read is left out, and the
+/// mailbox's status line says so (the user asked for it, or had it open).
 fn load_drafts(
     handle: &Handle,
     ids: Vec<DraftId>,
-) -> Task<Vec<(DraftId, tern_core::compose::Compose)>> {
+    open: fn(Vec<(DraftId, tern_core::compose::Compose)>) -> Message,
+) -> Task<Message> {
     let store = handle.store();
     Task::perform(
         async move {
             let mut found = Vec::new();
+            let mut failed = Vec::new();
             for id in ids {
                 match tern_core::drafts::load(&store, id).await {
                     Ok(Some(compose)) => found.push((id, compose)),
                     Ok(None) => {}
-                    Err(e) => tracing::warn!("draft {id} cannot be reopened: {e}"),
+                    Err(e) => failed.push(tr_args(
+                        "error-draft-unreadable",
+                        &[("reason", e.to_string().into())],
+                    )),
                 }
             }
-            found
+            (found, failed)
         },
-        |found| found,
+        |loaded| loaded,
     )
+    .then(move |(found, failed)| {
+        let errors = failed
+            .into_iter()
+            .map(|e| Task::done(Message::DraftUnreadable(e)));
+        Task::batch(errors.chain([Task::done(open(found))]))
+    })
 }
 
 impl State {

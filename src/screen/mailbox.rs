@@ -285,7 +285,8 @@ impl Mailbox {
         self.engine.read(f)
     }
 
-    fn error(&mut self, e: impl std::fmt::Display) {
+    /// Puts a line in the status bar's errors (the last one shows; all in the details).
+    pub fn error(&mut self, e: impl std::fmt::Display) {
         let line = e.to_string();
         tracing::warn!("{line}");
         self.errors.push(line);
